@@ -1,1 +1,15 @@
-//! stockroom-http
+//! The HTTP edge every function shares: turning API Gateway requests into domain input and
+//! operation errors into `application/problem+json` responses.
+//!
+//! Handlers parse with [`json_body`], [`path_param`] and [`QueryParams`], and answer errors with
+//! [`error_response`], the one place where an error becomes a status code. A 5xx body never says
+//! what went wrong inside; the whole cause chain goes to the log instead.
+
+mod problem;
+mod request;
+mod response;
+
+pub use lambda_http::{Body, Request, Response};
+pub use problem::{ApiError, ErrorKind, Problem, error_response};
+pub use request::{MAX_BODY_BYTES, QueryParams, RequestError, json_body, path_param};
+pub use response::{created, json, no_content};

@@ -1,0 +1,176 @@
+//! RFC 9457 problem details, and the single mapping from error kinds to status codes.
+
+use http::StatusCode;
+use lambda_http::{Body, Response};
+use serde::Serialize;
+use stockroom_domain::FieldError;
+
+/// What kind of failure an operation error is; decides status, title and `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The input is invalid; `errors` lists each field.
+    Validation,
+    /// The body is not JSON or does not have the expected shape.
+    MalformedBody,
+    NotFound,
+    MethodNotAllowed,
+    /// The request conflicts with the current state (an id that exists, too little stock).
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    /// A well-formed request that cannot be applied (an idempotency key reused with another body).
+    Unprocessable,
+    /// Our fault. The response says nothing more; the log has the cause chain.
+    Internal,
+}
+
+impl ErrorKind {
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::Validation | Self::MalformedBody => StatusCode::BAD_REQUEST,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn slug(self) -> &'static str {
+        match self {
+            Self::Validation => "validation-error",
+            Self::MalformedBody => "malformed-body",
+            Self::NotFound => "not-found",
+            Self::MethodNotAllowed => "method-not-allowed",
+            Self::Conflict => "conflict",
+            Self::PayloadTooLarge => "payload-too-large",
+            Self::UnsupportedMediaType => "unsupported-media-type",
+            Self::Unprocessable => "unprocessable",
+            Self::Internal => "internal-error",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Self::Validation => "Your request has invalid fields",
+            Self::MalformedBody => "Your request body could not be read",
+            Self::NotFound => "Not found",
+            Self::MethodNotAllowed => "Method not allowed",
+            Self::Conflict => "Conflict with the current state",
+            Self::PayloadTooLarge => "Request body too large",
+            Self::UnsupportedMediaType => "Unsupported content type",
+            Self::Unprocessable => "Request cannot be processed",
+            Self::Internal => "Internal server error",
+        }
+    }
+}
+
+/// Implemented by each operation's error enum, so [`error_response`] can answer any of them.
+pub trait ApiError: std::error::Error {
+    fn kind(&self) -> ErrorKind;
+
+    /// The per-field errors of a validation failure.
+    fn field_errors(&self) -> &[FieldError] {
+        &[]
+    }
+}
+
+/// An `application/problem+json` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl Problem {
+    pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
+        Self {
+            type_: format!("https://stockroom.dev/problems/{}", kind.slug()),
+            title: kind.title().to_owned(),
+            status: kind.status().as_u16(),
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    pub fn into_response(self) -> Response<Body> {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_string(&self).unwrap_or_else(|_| String::from("{}"));
+        let mut response = Response::new(Body::Text(body));
+        *response.status_mut() = status;
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}
+
+/// The response for `err`: its kind decides the status. Client errors carry the error's own
+/// message; server errors carry a fixed sentence, and their cause chain is logged.
+pub fn error_response<E: ApiError + ?Sized>(err: &E) -> Response<Body> {
+    let kind = err.kind();
+    let detail = if kind == ErrorKind::Internal {
+        tracing::error!(error.chain = %chain(err), "request failed");
+        String::from("Something went wrong on our side. Try again later.")
+    } else {
+        tracing::info!(error = %err, status = kind.status().as_u16(), "request rejected");
+        err.to_string()
+    };
+    Problem::new(kind, detail)
+        .with_errors(err.field_errors().to_vec())
+        .into_response()
+}
+
+/// `err` and all its sources, outermost first, joined by `: `.
+fn chain(err: &(impl std::error::Error + ?Sized)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("failed to read product")]
+    struct Opaque(#[source] std::io::Error);
+
+    impl ApiError for Opaque {
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::Internal
+        }
+    }
+
+    #[test]
+    fn a_server_error_body_says_nothing_about_its_cause() {
+        let err = Opaque(std::io::Error::other("table secret-table does not exist"));
+        let response = error_response(&err);
+        assert_eq!(response.status(), 500);
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        let Body::Text(body) = response.body() else {
+            panic!("expected a text body")
+        };
+        assert!(!body.contains("secret-table"), "{body}");
+        assert!(!body.contains("failed to read"), "{body}");
+        assert_eq!(chain(&err), "failed to read product: table secret-table does not exist");
+    }
+}
