@@ -1,0 +1,16 @@
+//! The `list_products` Lambda function; see the crate docs for the pattern.
+
+use std::convert::Infallible;
+
+use lambda_http::{Error, run, service_fn};
+use stockroom_store::StoreConfig;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    stockroom_telemetry::init();
+    let store = StoreConfig::from_env().catalog().await?;
+    run(service_fn(|req| async {
+        Ok::<_, Infallible>(stockroom_catalog::list_products(&*store, req).await)
+    }))
+    .await
+}

@@ -1,0 +1,314 @@
+//! The DynamoDB adapter: the catalog's single-table layout ([`crate::items`]) over
+//! `aws-sdk-dynamodb`, with `serde_dynamo` doing the item mapping.
+//!
+//! Every operation is one request where it can be: a read is one `GetItem` or `Query`, a create
+//! is one `TransactWriteItems` (product and first price together), a delete one `DeleteItem`.
+//! A replace is a `GetItem` and a write conditional on the version it read.
+
+use std::collections::HashMap;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::builders::PutBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use stockroom_domain::ProductId;
+use stockroom_domain::catalog::{PriceChange, Product, ProductDetails};
+use stockroom_domain::page::Page;
+
+use crate::catalog::{
+    PriceHistoryReader, ProductQuery, ProductReader, ProductWriter, REPLACE_ATTEMPTS, WriteError,
+};
+use crate::items::{self, PriceItem, ProductItem};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// A DynamoDB client configured the way the SDK configures itself: region, credentials and
+/// endpoint from the environment (`AWS_ENDPOINT_URL_DYNAMODB` points it at a local server).
+pub async fn client_from_env() -> Client {
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    Client::new(&config)
+}
+
+/// The catalog in one DynamoDB table.
+#[derive(Debug, Clone)]
+pub struct DynamoCatalog {
+    client: Client,
+    table: String,
+}
+
+impl DynamoCatalog {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn to_item(value: &impl Serialize) -> anyhow::Result<Item> {
+    serde_dynamo::to_item(value).context("failed to map an item to DynamoDB attributes")
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// An `SdkError` with the whole context DynamoDB gave, which its `Display` leaves out.
+fn sdk<E: std::error::Error + Send + Sync + 'static, R: std::fmt::Debug + Send + Sync + 'static>(
+    err: SdkError<E, R>,
+    what: &'static str,
+) -> anyhow::Error {
+    anyhow::anyhow!("{}", DisplayErrorContext(&err)).context(what)
+}
+
+fn is_condition_failure(err: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>) -> bool {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
+            .cancellation_reasons()
+            .iter()
+            .any(|r| r.code() == Some("ConditionalCheckFailed")),
+        _ => false,
+    }
+}
+
+impl DynamoCatalog {
+    fn put_builder(&self, item: Item) -> PutBuilder {
+        Put::builder().table_name(&self.table).set_item(Some(item))
+    }
+
+    fn put(&self, item: Item) -> anyhow::Result<Put> {
+        self.put_builder(item).build().context("failed to build a Put")
+    }
+
+    /// Writes `item` if its stored version is still `version`, with `price` beside it in the
+    /// same transaction when the price moved.
+    async fn write_replacement(
+        &self,
+        item: &ProductItem,
+        version: u64,
+        price: Option<PriceItem>,
+    ) -> Result<bool, WriteError> {
+        let condition = "version = :v";
+        let version = AttributeValue::N(version.to_string());
+        let Some(price) = price else {
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(to_item(item)?))
+                .condition_expression(condition)
+                .expression_attribute_values(":v", version)
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(true),
+                Err(err) if matches!(err.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => {
+                    Ok(false)
+                }
+                Err(err) => Err(sdk(err, "failed to put a product").into()),
+            };
+        };
+        let product = self
+            .put_builder(to_item(item)?)
+            .condition_expression(condition)
+            .expression_attribute_values(":v", version)
+            .build()
+            .context("failed to build a Put")?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(product).build())
+            .transact_items(TransactWriteItem::builder().put(self.put(to_item(&price)?)?).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(sdk(err, "failed to write a product and its price change").into()),
+        }
+    }
+
+    async fn get_item(&self, id: &ProductId) -> anyhow::Result<Option<ProductItem>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(items::product_pk(id)))
+            .key("sk", s(items::PRODUCT_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk(e, "failed to get a product"))?;
+        output
+            .item
+            .map(|item| serde_dynamo::from_item(item).context("stored product has an unexpected shape"))
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl ProductReader for DynamoCatalog {
+    #[tracing::instrument(skip_all, fields(store = "dynamodb", product_id = %id))]
+    async fn get_product(&self, id: &ProductId) -> anyhow::Result<Option<Product>> {
+        self.get_item(id).await?.map(ProductItem::into_product).transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(store = "dynamodb"))]
+    async fn list_products(&self, query: &ProductQuery) -> anyhow::Result<Page<Product>> {
+        let (index, key_attr, key_value) = match &query.category {
+            Some(category) => (items::BY_CATEGORY_INDEX, "category", category.as_str()),
+            None => (items::BY_ENTITY_INDEX, "entity", items::PRODUCT_ENTITY),
+        };
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .expression_attribute_names("#k", key_attr)
+            .expression_attribute_values(":k", s(key_value))
+            // One more than asked for tells whether another page exists, in this same request.
+            .limit(i32::try_from(query.limit.get() + 1).unwrap_or(i32::MAX));
+        request = match &query.after {
+            Some(after) => request
+                .key_condition_expression("#k = :k AND id > :after")
+                .expression_attribute_values(":after", s(after.to_string())),
+            None => request.key_condition_expression("#k = :k"),
+        };
+        let output = request.send().await.map_err(|e| sdk(e, "failed to query products"))?;
+        let stored: Vec<ProductItem> = serde_dynamo::from_items(output.items.unwrap_or_default())
+            .context("stored product has an unexpected shape")?;
+        let mut products = stored
+            .into_iter()
+            .map(ProductItem::into_product)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(crate::sqlite::page_of(&mut products, query.limit.get()))
+    }
+}
+
+#[async_trait]
+impl ProductWriter for DynamoCatalog {
+    #[tracing::instrument(skip_all, fields(store = "dynamodb", product_id = %product.id))]
+    async fn create_product(&self, product: &Product) -> Result<(), WriteError> {
+        let item = self
+            .put_builder(to_item(&ProductItem::new(product, 1))?)
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .context("failed to build a Put")?;
+        let price = self.put(to_item(&PriceItem::new(&product.id, &product.initial_price()))?)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(item).build())
+            .transact_items(TransactWriteItem::builder().put(price).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Err(WriteError::AlreadyExists(product.id.clone())),
+            Err(err) => Err(sdk(err, "failed to create a product").into()),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(store = "dynamodb", product_id = %id))]
+    async fn replace_product(
+        &self,
+        id: &ProductId,
+        details: ProductDetails,
+        now: DateTime<Utc>,
+    ) -> Result<Product, WriteError> {
+        for _ in 0..REPLACE_ATTEMPTS {
+            let Some(old) = self.get_item(id).await? else {
+                return Err(WriteError::NotFound(id.clone()));
+            };
+            let version = old.version;
+            let (next, change) = old.into_product()?.replaced(details.clone(), now);
+            let price = change.map(|c| PriceItem::new(id, &c));
+            if self
+                .write_replacement(&ProductItem::new(&next, version + 1), version, price)
+                .await?
+            {
+                return Ok(next);
+            }
+            tracing::debug!(version, "product changed since it was read; retrying");
+        }
+        Err(WriteError::Contended(id.clone()))
+    }
+
+    #[tracing::instrument(skip_all, fields(store = "dynamodb", product_id = %id))]
+    async fn delete_product(&self, id: &ProductId) -> Result<Product, WriteError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(items::product_pk(id)))
+            .key("sk", s(items::PRODUCT_SK))
+            .condition_expression("attribute_exists(pk)")
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let old: ProductItem = serde_dynamo::from_item(output.attributes.unwrap_or_default())
+                    .context("deleted product has an unexpected shape")?;
+                Ok(old.into_product()?)
+            }
+            Err(err) if matches!(err.as_service_error(), Some(DeleteItemError::ConditionalCheckFailedException(_))) => {
+                Err(WriteError::NotFound(id.clone()))
+            }
+            Err(err) => Err(sdk(err, "failed to delete a product").into()),
+        }
+    }
+}
+
+#[async_trait]
+impl PriceHistoryReader for DynamoCatalog {
+    #[tracing::instrument(skip_all, fields(store = "dynamodb", product_id = %id))]
+    async fn price_history(
+        &self,
+        id: &ProductId,
+        since: DateTime<Utc>,
+    ) -> anyhow::Result<Option<(Product, Vec<PriceChange>)>> {
+        // `PRICE#<since>` .. `PRODUCT`: the window's changes, then the product, in one query.
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :product")
+            .expression_attribute_values(":pk", s(items::product_pk(id)))
+            .expression_attribute_values(":from", s(items::price_sk(&since)))
+            .expression_attribute_values(":product", s(items::PRODUCT_SK))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        let found: Vec<Item> = pages
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| sdk(e, "failed to query price history"))?;
+        let mut product = None;
+        let mut changes = Vec::new();
+        for item in found {
+            let is_product = matches!(item.get("sk"), Some(AttributeValue::S(sk)) if sk == items::PRODUCT_SK);
+            if is_product {
+                let stored: ProductItem =
+                    serde_dynamo::from_item(item).context("stored product has an unexpected shape")?;
+                product = Some(stored.into_product()?);
+            } else {
+                let stored: PriceItem =
+                    serde_dynamo::from_item(item).context("stored price change has an unexpected shape")?;
+                changes.push(stored.into_change()?);
+            }
+        }
+        Ok(product.map(|p| {
+            let changes = items::own_history(&p, changes);
+            (p, changes)
+        }))
+    }
+}

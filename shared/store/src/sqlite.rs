@@ -1,0 +1,367 @@
+//! The embedded adapter: one SQLite file that holds every table's items as JSON, keyed like
+//! DynamoDB (`pk`, `sk`), with a change feed beside it.
+//!
+//! Several processes may share the file (`cargo dev` and a `cargo lambda watch` function, say):
+//! it runs in WAL mode with a busy timeout, and every write is an `IMMEDIATE` transaction, so a
+//! read-modify-write cannot interleave with another writer's.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension as _, Transaction, TransactionBehavior, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use stockroom_domain::ProductId;
+use stockroom_domain::catalog::{PriceChange, Product, ProductDetails};
+use stockroom_domain::page::{Cursor, Page};
+use stockroom_domain::timestamp;
+
+use crate::catalog::{PriceHistoryReader, ProductQuery, ProductReader, ProductWriter, WriteError};
+use crate::changes::{Change, ChangeKind};
+use crate::items::{self, PriceItem, ProductItem};
+
+const CATALOG: &str = "catalog";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS items (
+    tbl  TEXT NOT NULL,
+    pk   TEXT NOT NULL,
+    sk   TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tbl, pk, sk)
+) WITHOUT ROWID;
+-- The catalog's two GSIs: every product by id, and products of one category by id.
+CREATE INDEX IF NOT EXISTS items_by_entity
+    ON items (tbl, json_extract(body, '$.entity'), json_extract(body, '$.id'));
+CREATE INDEX IF NOT EXISTS items_by_category
+    ON items (tbl, json_extract(body, '$.category'), json_extract(body, '$.id'));
+CREATE TABLE IF NOT EXISTS changes (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    tbl       TEXT NOT NULL,
+    pk        TEXT NOT NULL,
+    sk        TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    old_image TEXT,
+    new_image TEXT,
+    at        TEXT NOT NULL
+);
+";
+
+/// The embedded store. Cheap to clone; clones share one connection.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store file at `path`.
+    ///
+    /// # Errors
+    /// When the file cannot be opened or its schema cannot be created.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        let conn = Connection::open(path)
+            .with_context(|| format!("failed to open the embedded store {}", path.display()))?;
+        Self::init(conn)
+    }
+
+    /// A private store that lives as long as this value: for tests.
+    ///
+    /// # Errors
+    /// When SQLite cannot allocate the database.
+    pub fn in_memory() -> anyhow::Result<Self> {
+        Self::init(Connection::open_in_memory().context("failed to open an in-memory store")?)
+    }
+
+    fn init(conn: Connection) -> anyhow::Result<Self> {
+        conn.busy_timeout(Duration::from_secs(5))
+            .context("failed to set the busy timeout")?;
+        // WAL lets readers in other processes go on while one process writes.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .context("failed to switch to WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .context("failed to set synchronous")?;
+        conn.execute_batch(SCHEMA)
+            .context("failed to create the embedded store's schema")?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` on the connection on a blocking thread, so SQLite never stalls the runtime.
+    async fn with_conn<T: Send + 'static, E: From<anyhow::Error> + Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E> {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn
+                .lock()
+                .map_err(|_| anyhow::anyhow!("the embedded store's lock was poisoned"))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|err| E::from(anyhow::Error::new(err).context("embedded store task failed")))?
+    }
+
+    /// Changes recorded after `seq`, oldest first, at most `limit`.
+    ///
+    /// # Errors
+    /// When the feed cannot be read.
+    pub async fn changes_after(&self, seq: i64, limit: usize) -> anyhow::Result<Vec<Change>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with_conn(move |conn| -> anyhow::Result<_> {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, tbl, pk, sk, kind, old_image, new_image, at FROM changes
+                 WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![seq, limit], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, Option<String>>(5)?,
+                    row.get::<_, Option<String>>(6)?,
+                    row.get::<_, String>(7)?,
+                ))
+            })?;
+            let mut changes = Vec::new();
+            for row in rows {
+                let (seq, table, pk, sk, kind, old, new, at) = row?;
+                let image = |s: Option<String>| s.map(|s| serde_json::from_str(&s)).transpose();
+                changes.push(Change {
+                    seq,
+                    table,
+                    pk,
+                    sk,
+                    kind: ChangeKind::parse(&kind)?,
+                    old_image: image(old)?,
+                    new_image: image(new)?,
+                    at: DateTime::parse_from_rfc3339(&at)?.with_timezone(&Utc),
+                });
+            }
+            Ok(changes)
+        })
+        .await
+        .context("failed to read the change feed")
+    }
+}
+
+impl From<rusqlite::Error> for WriteError {
+    fn from(err: rusqlite::Error) -> Self {
+        Self::Unexpected(err.into())
+    }
+}
+
+fn get_item<T: DeserializeOwned>(conn: &Connection, pk: &str, sk: &str) -> anyhow::Result<Option<T>> {
+    let body: Option<String> = conn
+        .prepare_cached("SELECT body FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3")?
+        .query_row(params![CATALOG, pk, sk], |row| row.get(0))
+        .optional()?;
+    body.map(|b| serde_json::from_str(&b).context("stored item is not valid JSON"))
+        .transpose()
+}
+
+/// Writes (or with `None`, deletes) one item and records the change, inside `tx`.
+fn write_item(tx: &Transaction<'_>, pk: &str, sk: &str, new: Option<&impl Serialize>) -> anyhow::Result<()> {
+    let old: Option<String> = tx
+        .prepare_cached("SELECT body FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3")?
+        .query_row(params![CATALOG, pk, sk], |row| row.get(0))
+        .optional()?;
+    let new = new.map(serde_json::to_string).transpose()?;
+    let kind = match (&old, &new) {
+        (None, Some(_)) => ChangeKind::Insert,
+        (Some(_), Some(_)) => ChangeKind::Modify,
+        (Some(_), None) => ChangeKind::Remove,
+        (None, None) => return Ok(()),
+    };
+    match &new {
+        Some(body) => tx.execute(
+            "INSERT INTO items (tbl, pk, sk, body) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (tbl, pk, sk) DO UPDATE SET body = excluded.body",
+            params![CATALOG, pk, sk, body],
+        )?,
+        None => tx.execute(
+            "DELETE FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3",
+            params![CATALOG, pk, sk],
+        )?,
+    };
+    tx.execute(
+        "INSERT INTO changes (tbl, pk, sk, kind, old_image, new_image, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![CATALOG, pk, sk, kind.as_str(), old, new, timestamp::format(&timestamp::now())],
+    )?;
+    Ok(())
+}
+
+#[async_trait]
+impl ProductReader for SqliteStore {
+    #[tracing::instrument(skip_all, fields(store = "sqlite", product_id = %id))]
+    async fn get_product(&self, id: &ProductId) -> anyhow::Result<Option<Product>> {
+        let pk = items::product_pk(id);
+        self.with_conn(move |conn| -> anyhow::Result<_> {
+            get_item::<ProductItem>(conn, &pk, items::PRODUCT_SK)?
+                .map(ProductItem::into_product)
+                .transpose()
+        })
+        .await
+        .context("failed to get a product from the embedded store")
+    }
+
+    #[tracing::instrument(skip_all, fields(store = "sqlite"))]
+    async fn list_products(&self, query: &ProductQuery) -> anyhow::Result<Page<Product>> {
+        let query = query.clone();
+        self.with_conn(move |conn| -> anyhow::Result<_> {
+            let after = query.after.as_ref().map(ToString::to_string).unwrap_or_default();
+            let fetch = i64::try_from(query.limit.get() + 1).unwrap_or(i64::MAX);
+            let bodies: Vec<String> = match &query.category {
+                Some(category) => conn
+                    .prepare_cached(
+                        "SELECT body FROM items WHERE tbl = ?1 AND json_extract(body, '$.category') = ?2
+                         AND json_extract(body, '$.id') > ?3 AND sk = 'PRODUCT'
+                         ORDER BY json_extract(body, '$.id') LIMIT ?4",
+                    )?
+                    .query_map(params![CATALOG, category.as_str(), after, fetch], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?,
+                None => conn
+                    .prepare_cached(
+                        "SELECT body FROM items WHERE tbl = ?1 AND json_extract(body, '$.entity') = 'product'
+                         AND json_extract(body, '$.id') > ?2
+                         ORDER BY json_extract(body, '$.id') LIMIT ?3",
+                    )?
+                    .query_map(params![CATALOG, after, fetch], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?,
+            };
+            let mut products = bodies
+                .iter()
+                .map(|b| serde_json::from_str::<ProductItem>(b)?.into_product())
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Ok(page_of(&mut products, query.limit.get()))
+        })
+        .await
+        .context("failed to list products from the embedded store")
+    }
+}
+
+/// Cuts one extra fetched item off `items` and turns its presence into a cursor.
+pub(crate) fn page_of(products: &mut Vec<Product>, limit: usize) -> Page<Product> {
+    let more = products.len() > limit;
+    products.truncate(limit);
+    let next_cursor = more
+        .then(|| products.last().map(|p| Cursor::after(p.id.clone()).encode()))
+        .flatten();
+    Page {
+        items: std::mem::take(products),
+        next_cursor,
+    }
+}
+
+#[async_trait]
+impl ProductWriter for SqliteStore {
+    #[tracing::instrument(skip_all, fields(store = "sqlite", product_id = %product.id))]
+    async fn create_product(&self, product: &Product) -> Result<(), WriteError> {
+        let product = product.clone();
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let item = ProductItem::new(&product, 1);
+            if get_item::<ProductItem>(&tx, &item.pk, &item.sk)?.is_some() {
+                return Err(WriteError::AlreadyExists(product.id.clone()));
+            }
+            write_item(&tx, &item.pk, &item.sk, Some(&item))?;
+            let price = PriceItem::new(&product.id, &product.initial_price());
+            write_item(&tx, &price.pk, &price.sk, Some(&price))?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(store = "sqlite", product_id = %id))]
+    async fn replace_product(
+        &self,
+        id: &ProductId,
+        details: ProductDetails,
+        now: DateTime<Utc>,
+    ) -> Result<Product, WriteError> {
+        let id = id.clone();
+        self.with_conn(move |conn| {
+            // IMMEDIATE takes the write lock before the read, so no one can change the product
+            // between reading and writing it.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let pk = items::product_pk(&id);
+            let Some(old) = get_item::<ProductItem>(&tx, &pk, items::PRODUCT_SK)? else {
+                return Err(WriteError::NotFound(id));
+            };
+            let version = old.version;
+            let (next, change) = old.into_product()?.replaced(details, now);
+            let item = ProductItem::new(&next, version + 1);
+            write_item(&tx, &item.pk, &item.sk, Some(&item))?;
+            if let Some(change) = change {
+                let price = PriceItem::new(&id, &change);
+                write_item(&tx, &price.pk, &price.sk, Some(&price))?;
+            }
+            tx.commit()?;
+            Ok(next)
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(store = "sqlite", product_id = %id))]
+    async fn delete_product(&self, id: &ProductId) -> Result<Product, WriteError> {
+        let id = id.clone();
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let pk = items::product_pk(&id);
+            let Some(old) = get_item::<ProductItem>(&tx, &pk, items::PRODUCT_SK)? else {
+                return Err(WriteError::NotFound(id));
+            };
+            write_item(&tx, &pk, items::PRODUCT_SK, None::<&ProductItem>)?;
+            tx.commit()?;
+            Ok(old.into_product()?)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl PriceHistoryReader for SqliteStore {
+    #[tracing::instrument(skip_all, fields(store = "sqlite", product_id = %id))]
+    async fn price_history(
+        &self,
+        id: &ProductId,
+        since: DateTime<Utc>,
+    ) -> anyhow::Result<Option<(Product, Vec<PriceChange>)>> {
+        let pk = items::product_pk(id);
+        self.with_conn(move |conn| -> anyhow::Result<_> {
+            let tx = conn.transaction()?;
+            let Some(product) = get_item::<ProductItem>(&tx, &pk, items::PRODUCT_SK)? else {
+                return Ok(None);
+            };
+            let product = product.into_product()?;
+            let bodies: Vec<String> = tx
+                .prepare_cached(
+                    "SELECT body FROM items WHERE tbl = ?1 AND pk = ?2 AND sk >= ?3 AND sk < 'PRICE$'
+                     ORDER BY sk",
+                )?
+                .query_map(params![CATALOG, pk, items::price_sk(&since)], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let changes = bodies
+                .iter()
+                .map(|b| serde_json::from_str::<PriceItem>(b)?.into_change())
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Ok(Some((product.clone(), items::own_history(&product, changes))))
+        })
+        .await
+        .context("failed to read price history from the embedded store")
+    }
+}
