@@ -6,12 +6,14 @@ use stockroom_domain::catalog::Product;
 use stockroom_domain::page::{Cursor, Limit};
 use stockroom_domain::prices::{self, Days};
 use stockroom_domain::{ProductId, timestamp};
-use stockroom_http::{Body, QueryParams, Request, RequestError, Response, error_response, json_body, path_param};
+use stockroom_http::{
+    Body, QueryParams, Request, RequestError, Response, error_response, json_body, path_param,
+};
 use stockroom_store::catalog::{PriceHistoryReader, ProductQuery, ProductReader, ProductWriter};
 
 use crate::errors::{
-    CreateProductError, DeleteProductError, GetProductError, GetProductPricesError, ListProductsError,
-    UpdateProductError,
+    CreateProductError, DeleteProductError, GetProductError, GetProductPricesError,
+    ListProductsError, UpdateProductError,
 };
 use crate::input::ProductInput;
 
@@ -55,7 +57,11 @@ pub async fn create_product(store: &dyn ProductWriter, req: Request) -> Response
         async {
             let input: ProductInput = json_body(&req)?;
             let (id, details) = input.into_details().map_err(RequestError::Validation)?;
-            let product = Product::new(id.unwrap_or_else(ProductId::generate), details, timestamp::now());
+            let product = Product::new(
+                id.unwrap_or_else(ProductId::generate),
+                details,
+                timestamp::now(),
+            );
             store.create_product(&product).await?;
             tracing::info!(product_id = %product.id, "product created");
             let location = format!("/products/{}", product.id);
@@ -71,7 +77,11 @@ pub async fn get_product(store: &dyn ProductReader, req: Request) -> Response<Bo
     respond(
         async {
             let id = product_id(&req)?;
-            match store.get_product(&id).await.map_err(GetProductError::Unexpected)? {
+            match store
+                .get_product(&id)
+                .await
+                .map_err(GetProductError::Unexpected)?
+            {
                 Some(product) => Ok(stockroom_http::json(StatusCode::OK, &product)),
                 None => Err(GetProductError::NotFound(id)),
             }
@@ -88,7 +98,9 @@ pub async fn update_product(store: &dyn ProductWriter, req: Request) -> Response
             let id = product_id(&req)?;
             let input: ProductInput = json_body(&req)?;
             let details = input.into_replacement().map_err(RequestError::Validation)?;
-            let product = store.replace_product(&id, details, timestamp::now()).await?;
+            let product = store
+                .replace_product(&id, details, timestamp::now())
+                .await?;
             Ok::<_, UpdateProductError>(stockroom_http::json(StatusCode::OK, &product))
         }
         .await,

@@ -26,19 +26,43 @@ impl ProductInput {
     pub fn into_details(self) -> Result<(Option<ProductId>, ProductDetails), Vec<FieldError>> {
         let mut errors = Vec::new();
         let required = |field: &str| FieldError::new(field, "is required");
-        let id = keep(&mut errors, self.id.as_deref().map(ProductId::parse).transpose()).flatten();
+        let id = keep(
+            &mut errors,
+            self.id.as_deref().map(ProductId::parse).transpose(),
+        )
+        .flatten();
         let name = keep(
             &mut errors,
-            self.name.as_deref().ok_or_else(|| required("name")).and_then(ProductName::parse),
+            self.name
+                .as_deref()
+                .ok_or_else(|| required("name"))
+                .and_then(ProductName::parse),
         );
-        let description =
-            keep(&mut errors, self.description.as_deref().map(Description::parse).transpose()).flatten();
-        let price = keep(&mut errors, self.price.ok_or_else(|| required("price")).and_then(Price::new));
+        let description = keep(
+            &mut errors,
+            self.description
+                .as_deref()
+                .map(Description::parse)
+                .transpose(),
+        )
+        .flatten();
+        let price = keep(
+            &mut errors,
+            self.price
+                .ok_or_else(|| required("price"))
+                .and_then(Price::new),
+        );
         let currency = keep(
             &mut errors,
-            self.currency.as_deref().map_or_else(|| Ok(Currency::default()), Currency::parse),
+            self.currency
+                .as_deref()
+                .map_or_else(|| Ok(Currency::default()), Currency::parse),
         );
-        let category = keep(&mut errors, self.category.as_deref().map(Category::parse).transpose()).flatten();
+        let category = keep(
+            &mut errors,
+            self.category.as_deref().map(Category::parse).transpose(),
+        )
+        .flatten();
 
         match (name, price, currency) {
             (Some(name), Some(price), Some(currency)) if errors.is_empty() => Ok((
@@ -88,7 +112,12 @@ mod tests {
     use super::*;
 
     fn fields(input: ProductInput) -> Vec<String> {
-        input.into_details().unwrap_err().into_iter().map(|e| e.field).collect()
+        input
+            .into_details()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
     }
 
     #[test]
@@ -102,7 +131,10 @@ mod tests {
             currency: Some("usd".into()),
             category: Some("".into()),
         };
-        assert_eq!(fields(bad), ["id", "name", "description", "price", "currency", "category"]);
+        assert_eq!(
+            fields(bad),
+            ["id", "name", "description", "price", "currency", "category"]
+        );
     }
 
     #[test]

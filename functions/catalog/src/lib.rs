@@ -11,10 +11,12 @@ mod handlers;
 mod input;
 
 pub use errors::{
-    CreateProductError, DeleteProductError, GetProductError, GetProductPricesError, ListProductsError,
-    UpdateProductError,
+    CreateProductError, DeleteProductError, GetProductError, GetProductPricesError,
+    ListProductsError, UpdateProductError,
 };
-pub use handlers::{create_product, delete_product, get_product, get_product_prices, list_products, update_product};
+pub use handlers::{
+    create_product, delete_product, get_product, get_product_prices, list_products, update_product,
+};
 pub use input::ProductInput;
 
 use stockroom_http::{Body, Request, Response};

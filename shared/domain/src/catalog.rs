@@ -148,16 +148,21 @@ impl Product {
 
     /// This product with its client-set fields replaced at `now`, and the price change to
     /// record if the price or currency moved.
-    pub fn replaced(&self, details: ProductDetails, now: DateTime<Utc>) -> (Self, Option<PriceChange>) {
+    pub fn replaced(
+        &self,
+        details: ProductDetails,
+        now: DateTime<Utc>,
+    ) -> (Self, Option<PriceChange>) {
         let mut next = Self::new(self.id.clone(), details, self.created_at);
         // A clock that steps backwards must not make updated_at precede created_at.
         next.updated_at = now.max(self.created_at);
-        let change = (next.price != self.price || next.currency != self.currency).then(|| PriceChange {
-            at: next.updated_at,
-            price: next.price,
-            currency: next.currency.clone(),
-            previous: Some(self.price),
-        });
+        let change =
+            (next.price != self.price || next.currency != self.currency).then(|| PriceChange {
+                at: next.updated_at,
+                price: next.price,
+                currency: next.currency.clone(),
+                previous: Some(self.price),
+            });
         (next, change)
     }
 
@@ -202,7 +207,10 @@ mod tests {
     fn names_that_are_blank_or_too_long_are_rejected() {
         let long = "n".repeat(MAX_NAME_CHARS + 1);
         for bad in ["", " ", "\t\n", long.as_str()] {
-            assert!(ProductName::parse(bad).is_err(), "{bad:?} should be rejected");
+            assert!(
+                ProductName::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
         }
         // 200 multi-byte characters are 200 characters, not 400 bytes.
         assert!(ProductName::parse(&"é".repeat(MAX_NAME_CHARS)).is_ok());

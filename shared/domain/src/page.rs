@@ -18,7 +18,10 @@ impl Limit {
     pub fn parse(s: &str) -> Result<Self, FieldError> {
         match s.parse::<u16>() {
             Ok(n) if (1..=Self::MAX).contains(&n) => Ok(Self(n)),
-            _ => Err(FieldError::new("limit", "must be a whole number from 1 to 100")),
+            _ => Err(FieldError::new(
+                "limit",
+                "must be a whole number from 1 to 100",
+            )),
         }
     }
 

@@ -20,7 +20,10 @@ impl Days {
     pub fn parse(s: &str) -> Result<Self, FieldError> {
         match s.parse::<u16>() {
             Ok(n) if (1..=Self::MAX).contains(&n) => Ok(Self(n)),
-            _ => Err(FieldError::new("days", "must be a whole number from 1 to 365")),
+            _ => Err(FieldError::new(
+                "days",
+                "must be a whole number from 1 to 365",
+            )),
         }
     }
 
@@ -73,7 +76,12 @@ pub struct PriceSummary {
 ///
 /// `changes` are the product's recorded changes at or after [`Days::window_start`], oldest
 /// first; the price in effect before the first of them is that change's `previous`.
-pub fn summarize(product: &Product, changes: &[PriceChange], days: Days, today: NaiveDate) -> PriceSummary {
+pub fn summarize(
+    product: &Product,
+    changes: &[PriceChange],
+    days: Days,
+    today: NaiveDate,
+) -> PriceSummary {
     let start = days.window_start(today);
     let mut changes = changes.iter().filter(|c| c.at >= start).peekable();
     let mut current = match changes.peek() {
@@ -182,7 +190,10 @@ mod tests {
         let s = summarize(&p, &[], Days::parse("7").unwrap(), today());
         assert_eq!(s.prices.len(), 7);
         assert!(s.prices.iter().all(|d| d.price == price(1000)));
-        assert_eq!(s.prices[0].date, NaiveDate::from_ymd_opt(2026, 3, 4).unwrap());
+        assert_eq!(
+            s.prices[0].date,
+            NaiveDate::from_ymd_opt(2026, 3, 4).unwrap()
+        );
         assert_eq!((s.average, s.lowest), (1000, price(1000)));
     }
 

@@ -165,12 +165,18 @@ mod tests {
         let err = Opaque(std::io::Error::other("table secret-table does not exist"));
         let response = error_response(&err);
         assert_eq!(response.status(), 500);
-        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
         let Body::Text(body) = response.body() else {
             panic!("expected a text body")
         };
         assert!(!body.contains("secret-table"), "{body}");
         assert!(!body.contains("failed to read"), "{body}");
-        assert_eq!(chain(&err), "failed to read product: table secret-table does not exist");
+        assert_eq!(
+            chain(&err),
+            "failed to read product: table secret-table does not exist"
+        );
     }
 }

@@ -62,8 +62,14 @@ fn is_json(req: &Request) -> bool {
     let Ok(value) = value.to_str() else {
         return false;
     };
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// The body, parsed as JSON into `T` (a DTO with `#[serde(deny_unknown_fields)]`).
@@ -127,7 +133,8 @@ pub fn path_param<T>(
         .path_parameters_ref()
         .and_then(|params| params.first(name).map(str::to_owned));
     match raw {
-        Some(raw) => parse(&raw).map_err(|_| RequestError::NotFound(format!("No {what} has the id {raw:?}."))),
+        Some(raw) => parse(&raw)
+            .map_err(|_| RequestError::NotFound(format!("No {what} has the id {raw:?}."))),
         None => Err(RequestError::NotFound(format!("No {what} was named."))),
     }
 }
@@ -149,7 +156,11 @@ impl<'a> QueryParams<'a> {
 
     /// The parameter `name` parsed with `parse`, `None` when absent or (recording the error)
     /// invalid.
-    pub fn optional<T>(&mut self, name: &str, parse: impl FnOnce(&str) -> Result<T, FieldError>) -> Option<T> {
+    pub fn optional<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, FieldError>,
+    ) -> Option<T> {
         let raw = self.req.query_string_parameters_ref()?.first(name)?;
         match parse(raw) {
             Ok(value) => Some(value),
@@ -200,14 +211,49 @@ mod tests {
     #[test]
     fn bodies_that_are_not_json_of_the_right_shape_are_rejected_with_a_reason() {
         let cases: &[(Option<&str>, &str, ErrorKind, Option<&str>)] = &[
-            (Some("application/json"), "{", ErrorKind::MalformedBody, None),
+            (
+                Some("application/json"),
+                "{",
+                ErrorKind::MalformedBody,
+                None,
+            ),
             (Some("application/json"), "", ErrorKind::MalformedBody, None),
-            (Some("application/json"), "[]", ErrorKind::MalformedBody, None),
-            (Some("application/json"), "{} {}", ErrorKind::MalformedBody, None),
-            (Some("application/json"), r#"{"price":"ten"}"#, ErrorKind::MalformedBody, Some("price")),
-            (Some("application/json"), r#"{"price":19.99}"#, ErrorKind::MalformedBody, Some("price")),
-            (Some("application/json"), r#"{"colour":"red"}"#, ErrorKind::MalformedBody, Some("colour")),
-            (Some("text/plain"), "{}", ErrorKind::UnsupportedMediaType, None),
+            (
+                Some("application/json"),
+                "[]",
+                ErrorKind::MalformedBody,
+                None,
+            ),
+            (
+                Some("application/json"),
+                "{} {}",
+                ErrorKind::MalformedBody,
+                None,
+            ),
+            (
+                Some("application/json"),
+                r#"{"price":"ten"}"#,
+                ErrorKind::MalformedBody,
+                Some("price"),
+            ),
+            (
+                Some("application/json"),
+                r#"{"price":19.99}"#,
+                ErrorKind::MalformedBody,
+                Some("price"),
+            ),
+            (
+                Some("application/json"),
+                r#"{"colour":"red"}"#,
+                ErrorKind::MalformedBody,
+                Some("colour"),
+            ),
+            (
+                Some("text/plain"),
+                "{}",
+                ErrorKind::UnsupportedMediaType,
+                None,
+            ),
             (None, "{}", ErrorKind::UnsupportedMediaType, None),
         ];
         for (ct, body, kind, field) in cases {
@@ -226,8 +272,15 @@ mod tests {
 
     #[test]
     fn json_with_a_charset_or_a_json_suffix_is_accepted() {
-        for ct in ["application/json; charset=utf-8", "Application/JSON", "application/merge-patch+json"] {
-            assert!(json_body::<Dto>(&request(Some(ct), r#"{"price":1}"#)).is_ok(), "{ct}");
+        for ct in [
+            "application/json; charset=utf-8",
+            "Application/JSON",
+            "application/merge-patch+json",
+        ] {
+            assert!(
+                json_body::<Dto>(&request(Some(ct), r#"{"price":1}"#)).is_ok(),
+                "{ct}"
+            );
         }
     }
 }

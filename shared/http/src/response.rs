@@ -10,16 +10,20 @@ pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<Bo
         Ok(text) => {
             let mut response = Response::new(Body::Text(text));
             *response.status_mut() = status;
-            response
-                .headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             response
         }
         // Our own types always serialize; if one ever does not, that is a 500, not a panic.
         Err(err) => {
             tracing::error!(error = %err, "failed to serialize a response body");
-            crate::Problem::new(crate::ErrorKind::Internal, "Something went wrong on our side. Try again later.")
-                .into_response()
+            crate::Problem::new(
+                crate::ErrorKind::Internal,
+                "Something went wrong on our side. Try again later.",
+            )
+            .into_response()
         }
     }
 }

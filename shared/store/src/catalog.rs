@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use stockroom_domain::ProductId;
-use stockroom_domain::catalog::{PriceChange, Product, ProductDetails};
 use stockroom_domain::catalog::Category;
+use stockroom_domain::catalog::{PriceChange, Product, ProductDetails};
 use stockroom_domain::page::{Limit, Page};
 
 /// Which products to list: ascending by id, after `after`, optionally one category.

@@ -46,12 +46,18 @@ impl StoreConfig {
         Ok(match self {
             Self::DynamoDb { catalog_table } => {
                 let client = crate::dynamodb::client_from_env().await;
-                Arc::new(crate::dynamodb::DynamoCatalog::new(client, catalog_table.clone()))
+                Arc::new(crate::dynamodb::DynamoCatalog::new(
+                    client,
+                    catalog_table.clone(),
+                ))
             }
             Self::Embedded { data_dir } => {
-                std::fs::create_dir_all(data_dir)
-                    .with_context(|| format!("failed to create the data directory {}", data_dir.display()))?;
-                Arc::new(crate::sqlite::SqliteStore::open(&data_dir.join(EMBEDDED_FILE))?)
+                std::fs::create_dir_all(data_dir).with_context(|| {
+                    format!("failed to create the data directory {}", data_dir.display())
+                })?;
+                Arc::new(crate::sqlite::SqliteStore::open(
+                    &data_dir.join(EMBEDDED_FILE),
+                )?)
             }
         })
     }

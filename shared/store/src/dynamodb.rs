@@ -84,7 +84,9 @@ impl DynamoCatalog {
     }
 
     fn put(&self, item: Item) -> anyhow::Result<Put> {
-        self.put_builder(item).build().context("failed to build a Put")
+        self.put_builder(item)
+            .build()
+            .context("failed to build a Put")
     }
 
     /// Writes `item` if its stored version is still `version`, with `price` beside it in the
@@ -109,7 +111,12 @@ impl DynamoCatalog {
                 .await;
             return match result {
                 Ok(_) => Ok(true),
-                Err(err) if matches!(err.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => {
+                Err(err)
+                    if matches!(
+                        err.as_service_error(),
+                        Some(PutItemError::ConditionalCheckFailedException(_))
+                    ) =>
+                {
                     Ok(false)
                 }
                 Err(err) => Err(sdk(err, "failed to put a product").into()),
@@ -125,7 +132,11 @@ impl DynamoCatalog {
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(product).build())
-            .transact_items(TransactWriteItem::builder().put(self.put(to_item(&price)?)?).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(self.put(to_item(&price)?)?)
+                    .build(),
+            )
             .send()
             .await;
         match result {
@@ -148,7 +159,9 @@ impl DynamoCatalog {
             .map_err(|e| sdk(e, "failed to get a product"))?;
         output
             .item
-            .map(|item| serde_dynamo::from_item(item).context("stored product has an unexpected shape"))
+            .map(|item| {
+                serde_dynamo::from_item(item).context("stored product has an unexpected shape")
+            })
             .transpose()
     }
 }
@@ -157,7 +170,10 @@ impl DynamoCatalog {
 impl ProductReader for DynamoCatalog {
     #[tracing::instrument(skip_all, fields(store = "dynamodb", product_id = %id))]
     async fn get_product(&self, id: &ProductId) -> anyhow::Result<Option<Product>> {
-        self.get_item(id).await?.map(ProductItem::into_product).transpose()
+        self.get_item(id)
+            .await?
+            .map(ProductItem::into_product)
+            .transpose()
     }
 
     #[tracing::instrument(skip_all, fields(store = "dynamodb"))]
@@ -181,7 +197,10 @@ impl ProductReader for DynamoCatalog {
                 .expression_attribute_values(":after", s(after.to_string())),
             None => request.key_condition_expression("#k = :k"),
         };
-        let output = request.send().await.map_err(|e| sdk(e, "failed to query products"))?;
+        let output = request
+            .send()
+            .await
+            .map_err(|e| sdk(e, "failed to query products"))?;
         let stored: Vec<ProductItem> = serde_dynamo::from_items(output.items.unwrap_or_default())
             .context("stored product has an unexpected shape")?;
         let mut products = stored
@@ -201,7 +220,10 @@ impl ProductWriter for DynamoCatalog {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .context("failed to build a Put")?;
-        let price = self.put(to_item(&PriceItem::new(&product.id, &product.initial_price()))?)?;
+        let price = self.put(to_item(&PriceItem::new(
+            &product.id,
+            &product.initial_price(),
+        ))?)?;
         let result = self
             .client
             .transact_write_items()
@@ -211,7 +233,9 @@ impl ProductWriter for DynamoCatalog {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err) if is_condition_failure(&err) => Err(WriteError::AlreadyExists(product.id.clone())),
+            Err(err) if is_condition_failure(&err) => {
+                Err(WriteError::AlreadyExists(product.id.clone()))
+            }
             Err(err) => Err(sdk(err, "failed to create a product").into()),
         }
     }
@@ -255,11 +279,17 @@ impl ProductWriter for DynamoCatalog {
             .await;
         match result {
             Ok(output) => {
-                let old: ProductItem = serde_dynamo::from_item(output.attributes.unwrap_or_default())
-                    .context("deleted product has an unexpected shape")?;
+                let old: ProductItem =
+                    serde_dynamo::from_item(output.attributes.unwrap_or_default())
+                        .context("deleted product has an unexpected shape")?;
                 Ok(old.into_product()?)
             }
-            Err(err) if matches!(err.as_service_error(), Some(DeleteItemError::ConditionalCheckFailedException(_))) => {
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(DeleteItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
                 Err(WriteError::NotFound(id.clone()))
             }
             Err(err) => Err(sdk(err, "failed to delete a product").into()),
@@ -295,14 +325,15 @@ impl PriceHistoryReader for DynamoCatalog {
         let mut product = None;
         let mut changes = Vec::new();
         for item in found {
-            let is_product = matches!(item.get("sk"), Some(AttributeValue::S(sk)) if sk == items::PRODUCT_SK);
+            let is_product =
+                matches!(item.get("sk"), Some(AttributeValue::S(sk)) if sk == items::PRODUCT_SK);
             if is_product {
-                let stored: ProductItem =
-                    serde_dynamo::from_item(item).context("stored product has an unexpected shape")?;
+                let stored: ProductItem = serde_dynamo::from_item(item)
+                    .context("stored product has an unexpected shape")?;
                 product = Some(stored.into_product()?);
             } else {
-                let stored: PriceItem =
-                    serde_dynamo::from_item(item).context("stored price change has an unexpected shape")?;
+                let stored: PriceItem = serde_dynamo::from_item(item)
+                    .context("stored price change has an unexpected shape")?;
                 changes.push(stored.into_change()?);
             }
         }

@@ -73,7 +73,11 @@ impl ProductItem {
             Ok(Product {
                 id: ProductId::parse(&self.id)?,
                 name: ProductName::parse(&self.name)?,
-                description: self.description.as_deref().map(Description::parse).transpose()?,
+                description: self
+                    .description
+                    .as_deref()
+                    .map(Description::parse)
+                    .transpose()?,
                 price: Price::new(self.price)?,
                 currency: Currency::parse(&self.currency)?,
                 category: self.category.as_deref().map(Category::parse).transpose()?,

@@ -164,7 +164,11 @@ impl From<rusqlite::Error> for WriteError {
     }
 }
 
-fn get_item<T: DeserializeOwned>(conn: &Connection, pk: &str, sk: &str) -> anyhow::Result<Option<T>> {
+fn get_item<T: DeserializeOwned>(
+    conn: &Connection,
+    pk: &str,
+    sk: &str,
+) -> anyhow::Result<Option<T>> {
     let body: Option<String> = conn
         .prepare_cached("SELECT body FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3")?
         .query_row(params![CATALOG, pk, sk], |row| row.get(0))
@@ -174,7 +178,12 @@ fn get_item<T: DeserializeOwned>(conn: &Connection, pk: &str, sk: &str) -> anyho
 }
 
 /// Writes (or with `None`, deletes) one item and records the change, inside `tx`.
-fn write_item(tx: &Transaction<'_>, pk: &str, sk: &str, new: Option<&impl Serialize>) -> anyhow::Result<()> {
+fn write_item(
+    tx: &Transaction<'_>,
+    pk: &str,
+    sk: &str,
+    new: Option<&impl Serialize>,
+) -> anyhow::Result<()> {
     let old: Option<String> = tx
         .prepare_cached("SELECT body FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3")?
         .query_row(params![CATALOG, pk, sk], |row| row.get(0))
@@ -258,7 +267,11 @@ pub(crate) fn page_of(products: &mut Vec<Product>, limit: usize) -> Page<Product
     let more = products.len() > limit;
     products.truncate(limit);
     let next_cursor = more
-        .then(|| products.last().map(|p| Cursor::after(p.id.clone()).encode()))
+        .then(|| {
+            products
+                .last()
+                .map(|p| Cursor::after(p.id.clone()).encode())
+        })
         .flatten();
     Page {
         items: std::mem::take(products),
@@ -363,5 +376,89 @@ impl PriceHistoryReader for SqliteStore {
         })
         .await
         .context("failed to read price history from the embedded store")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stockroom_domain::catalog::ProductName;
+    use stockroom_domain::{Currency, Price};
+
+    fn details(price: i64) -> ProductDetails {
+        ProductDetails {
+            name: ProductName::parse("Mug").unwrap(),
+            description: None,
+            price: Price::new(price).unwrap(),
+            currency: Currency::default(),
+            category: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn every_write_lands_in_the_change_feed_with_old_and_new_images_in_order() {
+        let store = SqliteStore::in_memory().unwrap();
+        let id = ProductId::parse("mug").unwrap();
+        let created = Product::new(id.clone(), details(500), timestamp::now());
+        store.create_product(&created).await.unwrap();
+        store
+            .replace_product(&id, details(400), timestamp::now())
+            .await
+            .unwrap();
+        store.delete_product(&id).await.unwrap();
+
+        let feed = store.changes_after(0, 100).await.unwrap();
+        let summary: Vec<(&str, &str)> = feed
+            .iter()
+            .map(|c| (c.kind.as_str(), c.sk.split('#').next().unwrap()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("INSERT", "PRODUCT"),
+                ("INSERT", "PRICE"),
+                ("MODIFY", "PRODUCT"),
+                ("INSERT", "PRICE"),
+                ("REMOVE", "PRODUCT")
+            ]
+        );
+        assert!(feed.windows(2).all(|w| w[0].seq < w[1].seq));
+        let modify = &feed[2];
+        assert_eq!(modify.old_image.as_ref().unwrap()["price"], 500);
+        assert_eq!(modify.new_image.as_ref().unwrap()["price"], 400);
+        assert_eq!(modify.new_image.as_ref().unwrap()["version"], 2);
+        let remove = &feed[4];
+        assert_eq!(remove.old_image.as_ref().unwrap()["price"], 400);
+        assert!(remove.new_image.is_none());
+        assert!(
+            feed.iter()
+                .all(|c| c.table == "catalog" && c.pk == "PRODUCT#mug")
+        );
+
+        // Resuming after a position returns only what came later.
+        assert_eq!(
+            store.changes_after(feed[3].seq, 100).await.unwrap().len(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn two_handles_on_one_file_see_each_others_writes() {
+        let dir = std::env::temp_dir().join(format!("stockroom-{}", ulid::Ulid::new()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("stockroom.db");
+        let a = SqliteStore::open(&path).unwrap();
+        let b = SqliteStore::open(&path).unwrap();
+        let id = ProductId::parse("shared").unwrap();
+        a.create_product(&Product::new(id.clone(), details(1), timestamp::now()))
+            .await
+            .unwrap();
+        assert!(b.get_product(&id).await.unwrap().is_some());
+        let err = b
+            .create_product(&Product::new(id.clone(), details(2), timestamp::now()))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, WriteError::AlreadyExists(_)));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

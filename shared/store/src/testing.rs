@@ -24,7 +24,9 @@ pub fn resource_properties(logical_id: &str) -> anyhow::Result<Value> {
 }
 
 fn text<'a>(v: &'a Value, key: &str) -> anyhow::Result<&'a str> {
-    v[key].as_str().with_context(|| format!("{key} is not a plain string in template.yaml"))
+    v[key]
+        .as_str()
+        .with_context(|| format!("{key} is not a plain string in template.yaml"))
 }
 
 fn key_schema(v: &Value) -> anyhow::Result<Vec<KeySchemaElement>> {
@@ -61,29 +63,49 @@ fn local_endpoint() -> String {
 pub async fn create_table_like(logical_id: &str, prefix: &str) -> String {
     local_endpoint();
     let props = resource_properties(logical_id).expect("template.yaml describes the table");
-    let name = format!("{prefix}-{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
+    let name = format!(
+        "{prefix}-{}",
+        ulid::Ulid::new().to_string().to_ascii_lowercase()
+    );
     let client = crate::dynamodb::client_from_env().await;
     let mut request = client
         .create_table()
         .table_name(&name)
         .billing_mode(BillingMode::PayPerRequest)
         .set_key_schema(Some(key_schema(&props["KeySchema"]).expect("KeySchema")));
-    for attr in props["AttributeDefinitions"].as_sequence().expect("AttributeDefinitions") {
+    for attr in props["AttributeDefinitions"]
+        .as_sequence()
+        .expect("AttributeDefinitions")
+    {
         request = request.attribute_definitions(
             AttributeDefinition::builder()
                 .attribute_name(text(attr, "AttributeName").expect("AttributeName"))
-                .attribute_type(ScalarAttributeType::from(text(attr, "AttributeType").expect("AttributeType")))
+                .attribute_type(ScalarAttributeType::from(
+                    text(attr, "AttributeType").expect("AttributeType"),
+                ))
                 .build()
                 .expect("attribute definition"),
         );
     }
-    for index in props["GlobalSecondaryIndexes"].as_sequence().into_iter().flatten() {
-        let projection = index["Projection"]["ProjectionType"].as_str().unwrap_or("ALL");
+    for index in props["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+    {
+        let projection = index["Projection"]["ProjectionType"]
+            .as_str()
+            .unwrap_or("ALL");
         request = request.global_secondary_indexes(
             GlobalSecondaryIndex::builder()
                 .index_name(text(index, "IndexName").expect("IndexName"))
-                .set_key_schema(Some(key_schema(&index["KeySchema"]).expect("index KeySchema")))
-                .projection(Projection::builder().projection_type(ProjectionType::from(projection)).build())
+                .set_key_schema(Some(
+                    key_schema(&index["KeySchema"]).expect("index KeySchema"),
+                ))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(projection))
+                        .build(),
+                )
                 .build()
                 .expect("index definition"),
         );

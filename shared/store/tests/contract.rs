@@ -29,7 +29,9 @@ fn details(name: &str, price: i64, category: Option<&str>) -> ProductDetails {
 }
 
 fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-01-10T08:00:00.000Z").unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2026-01-10T08:00:00.000Z")
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 fn product(s: &str, price: i64, category: Option<&str>) -> Product {
@@ -40,7 +42,11 @@ fn prices(changes: &[PriceChange]) -> Vec<i64> {
     changes.iter().map(|c| c.price.minor_units()).collect()
 }
 
-async fn all_pages(store: &dyn CatalogStore, category: Option<&str>, limit: &str) -> (Vec<String>, usize) {
+async fn all_pages(
+    store: &dyn CatalogStore,
+    category: Option<&str>,
+    limit: &str,
+) -> (Vec<String>, usize) {
     let mut ids = Vec::new();
     let mut pages = 0;
     let mut after = None;
@@ -69,16 +75,34 @@ pub async fn a_created_product_reads_back_unchanged(store: Arc<dyn CatalogStore>
 
 pub async fn an_unknown_product_reads_as_none(store: Arc<dyn CatalogStore>) {
     assert_eq!(store.get_product(&id("nope")).await.unwrap(), None);
-    assert!(store.price_history(&id("nope"), t0()).await.unwrap().is_none());
+    assert!(
+        store
+            .price_history(&id("nope"), t0())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
-pub async fn creating_an_existing_id_conflicts_and_keeps_the_original(store: Arc<dyn CatalogStore>) {
+pub async fn creating_an_existing_id_conflicts_and_keeps_the_original(
+    store: Arc<dyn CatalogStore>,
+) {
     let original = product("mug", 100, None);
     store.create_product(&original).await.unwrap();
-    let err = store.create_product(&product("mug", 999, Some("x"))).await.unwrap_err();
+    let err = store
+        .create_product(&product("mug", 999, Some("x")))
+        .await
+        .unwrap_err();
     assert!(matches!(err, WriteError::AlreadyExists(_)), "{err:?}");
-    assert_eq!(store.get_product(&original.id).await.unwrap(), Some(original.clone()));
-    let (_, history) = store.price_history(&original.id, t0()).await.unwrap().unwrap();
+    assert_eq!(
+        store.get_product(&original.id).await.unwrap(),
+        Some(original.clone())
+    );
+    let (_, history) = store
+        .price_history(&original.id, t0())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(prices(&history), [100]);
 }
 
@@ -92,8 +116,14 @@ pub async fn replacing_keeps_created_at_and_records_only_price_moves(store: Arc<
         .unwrap();
     assert_eq!((renamed.created_at, renamed.updated_at), (t0(), t1));
     let t2 = t1 + Duration::hours(1);
-    let cheaper = store.replace_product(&p.id, details("Big mug", 80, None), t2).await.unwrap();
-    assert_eq!(store.get_product(&p.id).await.unwrap(), Some(cheaper.clone()));
+    let cheaper = store
+        .replace_product(&p.id, details("Big mug", 80, None), t2)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_product(&p.id).await.unwrap(),
+        Some(cheaper.clone())
+    );
     assert_eq!(cheaper.category, None);
 
     let (read, history) = store.price_history(&p.id, t0()).await.unwrap().unwrap();
@@ -103,7 +133,9 @@ pub async fn replacing_keeps_created_at_and_records_only_price_moves(store: Arc<
     assert_eq!(history[1].at, t2);
 }
 
-pub async fn replacing_an_unknown_product_is_not_found_and_creates_nothing(store: Arc<dyn CatalogStore>) {
+pub async fn replacing_an_unknown_product_is_not_found_and_creates_nothing(
+    store: Arc<dyn CatalogStore>,
+) {
     let err = store
         .replace_product(&id("ghost"), details("Ghost", 1, None), t0())
         .await
@@ -113,12 +145,17 @@ pub async fn replacing_an_unknown_product_is_not_found_and_creates_nothing(store
 }
 
 pub async fn concurrent_replaces_are_never_lost(store: Arc<dyn CatalogStore>) {
-    store.create_product(&product("mug", 1, None)).await.unwrap();
+    store
+        .create_product(&product("mug", 1, None))
+        .await
+        .unwrap();
     let writers = (2..=6).map(|price| {
         let store = Arc::clone(&store);
         tokio::spawn(async move {
             let at = t0() + Duration::minutes(price);
-            store.replace_product(&id("mug"), details("Mug", price, None), at).await
+            store
+                .replace_product(&id("mug"), details("Mug", price, None), at)
+                .await
         })
     });
     let mut done = 0;
@@ -126,7 +163,11 @@ pub async fn concurrent_replaces_are_never_lost(store: Arc<dyn CatalogStore>) {
         writer.await.unwrap().unwrap();
         done += 1;
     }
-    let (_, history) = store.price_history(&id("mug"), t0()).await.unwrap().unwrap();
+    let (_, history) = store
+        .price_history(&id("mug"), t0())
+        .await
+        .unwrap()
+        .unwrap();
     // Every replace changed the price, so every one of them left exactly one record.
     assert_eq!(history.len(), 1 + done);
 }
@@ -142,11 +183,22 @@ pub async fn deleting_removes_the_product_once(store: Arc<dyn CatalogStore>) {
 }
 
 pub async fn a_recreated_product_does_not_inherit_the_old_history(store: Arc<dyn CatalogStore>) {
-    store.create_product(&product("mug", 100, None)).await.unwrap();
+    store
+        .create_product(&product("mug", 100, None))
+        .await
+        .unwrap();
     store.delete_product(&id("mug")).await.unwrap();
-    let later = Product::new(id("mug"), details("Mug", 700, None), t0() + Duration::days(1));
+    let later = Product::new(
+        id("mug"),
+        details("Mug", 700, None),
+        t0() + Duration::days(1),
+    );
     store.create_product(&later).await.unwrap();
-    let (_, history) = store.price_history(&id("mug"), t0()).await.unwrap().unwrap();
+    let (_, history) = store
+        .price_history(&id("mug"), t0())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(prices(&history), [700]);
 }
 
@@ -154,7 +206,10 @@ pub async fn listing_pages_through_every_product_in_id_order(store: Arc<dyn Cata
     let mut expected: Vec<String> = (0..7).map(|i| format!("p{i}")).collect();
     // Created out of order, to show the order comes from the ids.
     for name in expected.iter().rev() {
-        store.create_product(&product(name, 10, None)).await.unwrap();
+        store
+            .create_product(&product(name, 10, None))
+            .await
+            .unwrap();
     }
     expected.sort();
     let (ids, pages) = all_pages(&*store, None, "3").await;
@@ -166,22 +221,49 @@ pub async fn listing_pages_through_every_product_in_id_order(store: Arc<dyn Cata
 }
 
 pub async fn listing_by_category_returns_only_that_category(store: Arc<dyn CatalogStore>) {
-    for (name, category) in [("a", Some("books")), ("b", Some("games")), ("c", Some("books")), ("d", None), ("e", Some("books"))] {
-        store.create_product(&product(name, 10, category)).await.unwrap();
+    for (name, category) in [
+        ("a", Some("books")),
+        ("b", Some("games")),
+        ("c", Some("books")),
+        ("d", None),
+        ("e", Some("books")),
+    ] {
+        store
+            .create_product(&product(name, 10, category))
+            .await
+            .unwrap();
     }
-    assert_eq!(all_pages(&*store, Some("books"), "2").await, (vec!["a".into(), "c".into(), "e".into()], 2));
-    assert_eq!(all_pages(&*store, Some("toys"), "2").await.0, Vec::<String>::new());
+    assert_eq!(
+        all_pages(&*store, Some("books"), "2").await,
+        (vec!["a".into(), "c".into(), "e".into()], 2)
+    );
+    assert_eq!(
+        all_pages(&*store, Some("toys"), "2").await.0,
+        Vec::<String>::new()
+    );
     assert_eq!(all_pages(&*store, None, "100").await.0.len(), 5);
 }
 
-pub async fn price_history_returns_only_changes_since_the_window_start(store: Arc<dyn CatalogStore>) {
-    store.create_product(&product("mug", 100, None)).await.unwrap();
+pub async fn price_history_returns_only_changes_since_the_window_start(
+    store: Arc<dyn CatalogStore>,
+) {
+    store
+        .create_product(&product("mug", 100, None))
+        .await
+        .unwrap();
     for (hours, price) in [(24, 90), (48, 80), (72, 70)] {
         let at = t0() + Duration::hours(hours);
-        store.replace_product(&id("mug"), details("Mug", price, None), at).await.unwrap();
+        store
+            .replace_product(&id("mug"), details("Mug", price, None), at)
+            .await
+            .unwrap();
     }
     let since = t0() + Duration::hours(30);
-    let (product, history) = store.price_history(&id("mug"), since).await.unwrap().unwrap();
+    let (product, history) = store
+        .price_history(&id("mug"), since)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(product.price.minor_units(), 70);
     assert_eq!(prices(&history), [80, 70]);
     assert_eq!(history[0].previous, Some(Price::new(90).unwrap()));

@@ -30,11 +30,19 @@ pub fn init() {
         // CloudWatch stamps every line itself.
         .without_time()
         .with_ansi(false);
-    let _ = tracing_subscriber::registry().with(filter()).with(json).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(filter())
+        .with(json)
+        .try_init();
 }
 
 /// Installs compact, human-readable logging for the dev server. Calling it twice is harmless.
 pub fn init_dev() {
-    let text = tracing_subscriber::fmt::layer().compact().with_target(false);
-    let _ = tracing_subscriber::registry().with(filter()).with(text).try_init();
+    let text = tracing_subscriber::fmt::layer()
+        .compact()
+        .with_target(false);
+    let _ = tracing_subscriber::registry()
+        .with(filter())
+        .with(text)
+        .try_init();
 }

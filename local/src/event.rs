@@ -1,0 +1,164 @@
+//! Builds the API Gateway HTTP API (payload format 2.0) event a request would become in AWS,
+//! and turns it into the `lambda_http::Request` a handler receives, through the same
+//! conversion `lambda_http::run` applies in Lambda.
+
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use http::HeaderMap;
+use lambda_http::request::LambdaRequest;
+use serde_json::{Map, Value, json};
+
+use crate::template::Route;
+
+/// What arrived over HTTP, before routing.
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    pub method: &'a str,
+    /// The path as sent, still percent-encoded.
+    pub raw_path: &'a str,
+    pub raw_query: &'a str,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+    pub source_ip: String,
+}
+
+/// Text bodies reach a function as they are; anything else is base64, as API Gateway does.
+fn is_text(headers: &HeaderMap) -> bool {
+    let ct = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let essence = ct.split(';').next().unwrap_or("").trim();
+    essence.starts_with("text/")
+        || essence.ends_with("/json")
+        || essence.ends_with("+json")
+        || essence.ends_with("/xml")
+        || essence.ends_with("+xml")
+        || essence == "application/x-www-form-urlencoded"
+        || essence == "application/javascript"
+}
+
+fn decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The event JSON for `incoming`, matched to `route` with `params`.
+pub fn event_json(
+    incoming: &Incoming<'_>,
+    route: &Route,
+    params: &[(String, String)],
+    request_id: &str,
+) -> Value {
+    let mut headers = Map::new();
+    let mut cookies = Vec::new();
+    for name in incoming.headers.keys() {
+        let values: Vec<&str> = incoming
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if name == http::header::COOKIE {
+            cookies.extend(values.iter().flat_map(|v| v.split("; ")).map(str::to_owned));
+            continue;
+        }
+        // Header names arrive lower-cased and repeated headers comma-joined.
+        headers.insert(name.as_str().to_owned(), Value::String(values.join(",")));
+    }
+
+    let mut query = Map::new();
+    for pair in incoming.raw_query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let (k, v) = (decode(k), decode(v));
+        match query.get_mut(&k) {
+            // Repeated parameters become one comma-separated value, as in payload 2.0.
+            Some(Value::String(existing)) => {
+                existing.push(',');
+                existing.push_str(&v);
+            }
+            _ => {
+                query.insert(k, Value::String(v));
+            }
+        }
+    }
+
+    let (body, base64) = match (incoming.body.is_empty(), std::str::from_utf8(incoming.body)) {
+        (true, _) => (Value::Null, false),
+        (false, Ok(text)) if is_text(incoming.headers) => (Value::String(text.to_owned()), false),
+        (false, _) => (Value::String(STANDARD.encode(incoming.body)), true),
+    };
+
+    let now = chrono::Utc::now();
+    let user_agent = incoming
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let host = incoming
+        .headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let path_params: Map<String, Value> = params
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route.key(),
+        "rawPath": incoming.raw_path,
+        "rawQueryString": incoming.raw_query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "stockroom-dev",
+            "domainName": host,
+            "domainPrefix": host.split('.').next().unwrap_or(host),
+            "http": {
+                "method": incoming.method,
+                "path": incoming.raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": incoming.source_ip,
+                "userAgent": user_agent,
+            },
+            "requestId": request_id,
+            "routeKey": route.key(),
+            "stage": "$default",
+            "time": now.format("%d/%b/%Y:%H:%M:%S %z").to_string(),
+            "timeEpoch": now.timestamp_millis(),
+        },
+        "isBase64Encoded": base64,
+    });
+    let fields = [
+        ("cookies", (!cookies.is_empty()).then(|| json!(cookies))),
+        (
+            "queryStringParameters",
+            (!query.is_empty()).then_some(Value::Object(query)),
+        ),
+        (
+            "pathParameters",
+            (!path_params.is_empty()).then_some(Value::Object(path_params)),
+        ),
+        ("body", (!body.is_null()).then_some(body)),
+    ];
+    for (key, value) in fields {
+        if let Some(value) = value {
+            event[key] = value;
+        }
+    }
+    event
+}
+
+/// The request a handler sees for `event`, converted exactly as in Lambda.
+///
+/// # Errors
+/// When the JSON is not an HTTP API 2.0 event.
+pub fn into_request(event: Value) -> anyhow::Result<lambda_http::Request> {
+    let event: ApiGatewayV2httpRequest = serde_json::from_value(event)?;
+    Ok(LambdaRequest::ApiGatewayV2(event).into())
+}

@@ -1,0 +1,10 @@
+//! The Stockroom dev server (`cargo dev`): every `HttpApi` route in template.yaml, served by
+//! calling that function's handler in-process with the API Gateway HTTP API event it would get
+//! in AWS, over the embedded store. No AWS, no Docker.
+
+pub mod docs;
+pub mod event;
+pub mod registry;
+pub mod seed;
+pub mod server;
+pub mod template;

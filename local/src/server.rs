@@ -1,0 +1,213 @@
+//! The HTTP side of the dev server: routing by template.yaml, in-process invocation, and the
+//! server's own pages (`/openapi.yaml`, `/docs`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, header};
+use stockroom_http::{ErrorKind, Problem};
+use tracing::Instrument as _;
+
+use crate::event::{Incoming, event_json, into_request};
+use crate::registry::{Handler, Stores};
+use crate::template::Route;
+
+/// API Gateway refuses request bodies over 10 MB before any function sees them.
+pub const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
+
+/// Everything a request needs: the routes with their handlers, the stores, the spec.
+pub struct App {
+    pub routes: Vec<(Route, Handler)>,
+    pub stores: Stores,
+    pub openapi: String,
+}
+
+impl App {
+    /// Pairs every template route with its handler.
+    ///
+    /// # Errors
+    /// When a route's binary has no handler here: the dev server would silently 404 a real
+    /// endpoint otherwise.
+    pub fn new(routes: Vec<Route>, stores: Stores, openapi: String) -> anyhow::Result<Self> {
+        let routes = routes
+            .into_iter()
+            .map(|route| {
+                let handler = Handler::for_binary(&route.binary).with_context(|| {
+                    format!(
+                        "template route {} names binary {} that has no handler",
+                        route.key(),
+                        route.binary
+                    )
+                })?;
+                Ok((route, handler))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Self {
+            routes,
+            stores,
+            openapi,
+        })
+    }
+}
+
+/// The router: the server's own pages first, every other request to the template's routes.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/openapi.yaml", axum::routing::get(openapi))
+        .route("/docs", axum::routing::get(docs))
+        .fallback(invoke)
+        .with_state(app)
+}
+
+async fn openapi(State(app): State<Arc<App>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/yaml")],
+        app.openapi.clone(),
+    )
+        .into_response()
+}
+
+async fn docs(State(app): State<Arc<App>>) -> Response {
+    match crate::docs::render(&app.openapi) {
+        Ok(html) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
+        Err(err) => {
+            tracing::error!(error = %format!("{err:#}"), "failed to render /docs");
+            problem(Problem::new(
+                ErrorKind::Internal,
+                "The API description could not be rendered.",
+            ))
+        }
+    }
+}
+
+fn problem(problem: Problem) -> Response {
+    into_axum(problem.into_response())
+}
+
+fn into_axum(response: lambda_http::Response<lambda_http::Body>) -> Response {
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        lambda_http::Body::Text(text) => Bytes::from(text),
+        lambda_http::Body::Binary(bytes) => Bytes::from(bytes),
+        _ => Bytes::new(),
+    };
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+fn segments(raw_path: &str) -> Vec<String> {
+    raw_path
+        .strip_prefix('/')
+        .unwrap_or(raw_path)
+        .split('/')
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+/// Routes a request as API Gateway would (the most literal matching route wins), builds its
+/// event and calls the handler in-process.
+async fn invoke(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: axum::extract::Request,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let path = segments(parts.uri.path());
+    let matching: Vec<_> = app
+        .routes
+        .iter()
+        .filter_map(|(route, handler)| route.matches(&path).map(|params| (route, handler, params)))
+        .collect();
+    if matching.is_empty() {
+        return problem(Problem::new(
+            ErrorKind::NotFound,
+            format!("No route matches {}.", parts.uri.path()),
+        ));
+    }
+    let Some((route, handler, params)) = matching
+        .iter()
+        .filter(|(route, ..)| route.method == parts.method.as_str())
+        .max_by_key(|(route, ..)| route.specificity())
+    else {
+        let mut allowed: Vec<&str> = matching
+            .iter()
+            .map(|(route, ..)| route.method.as_str())
+            .collect();
+        allowed.sort_unstable();
+        allowed.dedup();
+        let mut response = problem(Problem::new(
+            ErrorKind::MethodNotAllowed,
+            format!(
+                "{} does not accept {}; it accepts {}.",
+                parts.uri.path(),
+                parts.method,
+                allowed.join(", ")
+            ),
+        ));
+        if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
+        return response;
+    };
+    let Ok(body) = axum::body::to_bytes(body, GATEWAY_MAX_BODY).await else {
+        return problem(Problem::new(
+            ErrorKind::PayloadTooLarge,
+            "The request body is larger than 10 MB.",
+        ));
+    };
+
+    let request_id = ulid::Ulid::new().to_string();
+    let incoming = Incoming {
+        method: parts.method.as_str(),
+        raw_path: parts.uri.path(),
+        raw_query: parts.uri.query().unwrap_or(""),
+        headers: &parts.headers,
+        body: &body,
+        source_ip: peer.ip().to_string(),
+    };
+    let event = event_json(&incoming, route, params, &request_id);
+    let span = tracing::info_span!("invoke", requestId = %request_id, function = %route.function);
+    async {
+        let request = match into_request(event) {
+            Ok(request) => request,
+            Err(err) => {
+                tracing::error!(error = %err, "failed to build the API Gateway event");
+                return problem(Problem::new(
+                    ErrorKind::Internal,
+                    "The request could not be passed to its function.",
+                ));
+            }
+        };
+        let response = handler.call(&app.stores, request).await;
+        tracing::info!(status = response.status().as_u16(), route = %route.key(), "invoked");
+        into_axum(response)
+    }
+    .instrument(span)
+    .await
+}
+
+/// Serves `app` on `listener` until `shutdown` completes.
+///
+/// # Errors
+/// When the listener fails.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("the dev server stopped")
+}

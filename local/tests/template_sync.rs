@@ -1,0 +1,72 @@
+//! template.yaml is the single source of truth for routes: the dev server's handlers and the
+//! `cargo lambda watch` router must name exactly its routes and binaries.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use stockroom_local::registry::Handler;
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn template_routes() -> Vec<stockroom_local::template::Route> {
+    stockroom_local::template::load(&workspace().join("template.yaml")).unwrap()
+}
+
+#[test]
+fn every_template_route_has_a_handler_and_every_handler_a_route() {
+    let routes = template_routes();
+    let routed: BTreeSet<&str> = routes.iter().map(|r| r.binary.as_str()).collect();
+    let handled: BTreeSet<&str> = Handler::all().into_iter().map(|(name, _)| name).collect();
+    let unhandled: Vec<_> = routed.difference(&handled).collect();
+    let unrouted: Vec<_> = handled.difference(&routed).collect();
+    assert!(
+        unhandled.is_empty(),
+        "template routes without a handler: {unhandled:?}"
+    );
+    assert!(
+        unrouted.is_empty(),
+        "handlers without a template route: {unrouted:?}"
+    );
+}
+
+#[test]
+fn every_handler_binary_exists_as_a_cargo_bin() {
+    for (name, _) in Handler::all() {
+        let found = ["functions/catalog", "functions/health"]
+            .iter()
+            .any(|krate| {
+                workspace()
+                    .join(krate)
+                    .join("src/bin")
+                    .join(format!("{name}.rs"))
+                    .exists()
+            });
+        assert!(found, "no src/bin/{name}.rs for handler {name}");
+    }
+}
+
+#[test]
+fn the_cargo_lambda_watch_router_matches_the_template() {
+    let manifest: toml::Value =
+        toml::from_str(&std::fs::read_to_string(workspace().join("Cargo.toml")).unwrap()).unwrap();
+    let router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        .as_table()
+        .unwrap();
+    let mut watch = BTreeSet::new();
+    for (path, routes) in router {
+        for route in routes.as_array().unwrap() {
+            watch.insert((
+                route["method"].as_str().unwrap().to_owned(),
+                path.clone(),
+                route["function"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    let template: BTreeSet<_> = template_routes()
+        .into_iter()
+        .map(|r| (r.method, r.path, r.binary))
+        .collect();
+    assert_eq!(watch, template);
+}
