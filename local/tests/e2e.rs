@@ -1,6 +1,8 @@
 //! End to end over HTTP: the dev server on a real socket, template.yaml's routes, the handlers
 //! and the embedded store, driven the way a user's curl or app would.
 
+#![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -228,6 +230,16 @@ async fn the_list_pages_with_a_cursor_and_filters_by_category() {
     assert_eq!(empty, json!({"items": [], "next_cursor": null}));
 }
 
+/// `(method, path, content type, body, expected status, fields named in errors)`.
+type BadRequest<'a> = (
+    reqwest::Method,
+    &'a str,
+    &'a str,
+    String,
+    StatusCode,
+    Vec<&'a str>,
+);
+
 #[tokio::test]
 async fn bad_input_gets_a_problem_and_changes_nothing() {
     let s = Server::start().await;
@@ -243,7 +255,7 @@ async fn bad_input_gets_a_problem_and_changes_nothing() {
     let before = s.catalog().await;
 
     let too_big = format!(r#"{{"name":"{}","price":1}}"#, "x".repeat(64 * 1024));
-    let cases: Vec<(reqwest::Method, &str, &str, String, StatusCode, Vec<&str>)> = vec![
+    let cases: Vec<BadRequest<'_>> = vec![
         (
             reqwest::Method::POST,
             "/products",

@@ -2,6 +2,8 @@
 //! each one is routed by its `routeKey` through template.yaml to its handler and must answer
 //! as stated, so the samples cannot drift from the code.
 
+#![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

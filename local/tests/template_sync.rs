@@ -1,6 +1,8 @@
 //! template.yaml is the single source of truth for routes: the dev server's handlers and the
 //! `cargo lambda watch` router must name exactly its routes and binaries.
 
+#![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 

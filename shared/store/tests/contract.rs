@@ -6,6 +6,8 @@
 //! table from the key schema of `CatalogTable` in template.yaml, so the tests and the deployed
 //! table cannot disagree about keys and indexes.
 
+#![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
