@@ -280,6 +280,15 @@ async fn bad_input_gets_a_problem_and_changes_nothing() {
             StatusCode::BAD_REQUEST,
             vec![],
         ),
+        // serde would read a struct from an array; an API that takes objects must not.
+        (
+            reqwest::Method::POST,
+            "/products",
+            "application/json",
+            r#"[null, "Mug", null, 5]"#.into(),
+            StatusCode::BAD_REQUEST,
+            vec![],
+        ),
         (
             reqwest::Method::POST,
             "/products",

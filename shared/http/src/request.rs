@@ -90,17 +90,29 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, RequestError> 
     if !is_json(req) {
         return Err(RequestError::UnsupportedMediaType);
     }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(RequestError::MalformedBody(
-            String::from("the body is empty"),
-            Vec::new(),
-        ));
+    // Every body this API takes is an object. serde would also accept a struct written as an
+    // array (`["Mug", 5]`), a shape no client means to send, so anything else is refused here.
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => {
+            return Err(RequestError::MalformedBody(
+                String::from("the body is empty"),
+                Vec::new(),
+            ));
+        }
+        Some(b'{') => {}
+        Some(_) if serde_json::from_slice::<serde_json::Value>(bytes).is_ok() => {
+            return Err(RequestError::MalformedBody(
+                String::from("the body must be a JSON object"),
+                Vec::new(),
+            ));
+        }
+        Some(_) => {}
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
-        let message = inner.to_string();
+        let message = public_message(&inner.to_string());
         let field = unknown_field(&message).or((path != "." && path != "?").then_some(path));
         let errors = field
             .map(|field| vec![FieldError::new(field, message.clone())])
@@ -110,6 +122,25 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, RequestError> 
     de.end()
         .map_err(|err| RequestError::MalformedBody(err.to_string(), Vec::new()))?;
     Ok(value)
+}
+
+/// serde's message without our Rust type names: "expected struct ProductInput" tells a client
+/// nothing, "expected a JSON object" does.
+fn public_message(message: &str) -> String {
+    match message.find("expected struct ") {
+        Some(start) => {
+            let rest = &message[start + "expected struct ".len()..];
+            let end = rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            format!(
+                "{}expected a JSON object{}",
+                &message[..start],
+                &rest[end..]
+            )
+        }
+        None => message.to_owned(),
+    }
 }
 
 /// serde reports an unknown field at the path of its parent; the name is in the message.
@@ -260,6 +291,20 @@ mod tests {
             let err = json_body::<Dto>(&request(*ct, body)).unwrap_err();
             assert_eq!(err.kind(), *kind, "{ct:?} {body:?}");
             assert_eq!(field_of(&err), *field, "{ct:?} {body:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn messages_name_json_shapes_not_rust_types() {
+        let err = json_body::<Dto>(&request(Some("application/json"), r#"{"name":{"a":1}}"#))
+            .unwrap_err();
+        assert!(!err.to_string().contains("Option"), "{err}");
+        for body in ["[1]", r#"["Mug", 5]"#, "5", r#""Mug""#] {
+            let err = json_body::<Dto>(&request(Some("application/json"), body)).unwrap_err();
+            assert!(
+                err.to_string().contains("must be a JSON object"),
+                "{body}: {err}"
+            );
         }
     }
 
