@@ -223,6 +223,7 @@ impl ProductWriter for DynamoCatalog {
         let price = self.put(to_item(&PriceItem::new(
             &product.id,
             &product.initial_price(),
+            1,
         ))?)?;
         let result = self
             .client
@@ -253,7 +254,7 @@ impl ProductWriter for DynamoCatalog {
             };
             let version = old.version;
             let (next, change) = old.into_product()?.replaced(details.clone(), now);
-            let price = change.map(|c| PriceItem::new(id, &c));
+            let price = change.map(|c| PriceItem::new(id, &c, version + 1));
             if self
                 .write_replacement(&ProductItem::new(&next, version + 1), version, price)
                 .await?
@@ -312,7 +313,7 @@ impl PriceHistoryReader for DynamoCatalog {
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :product")
             .expression_attribute_values(":pk", s(items::product_pk(id)))
-            .expression_attribute_values(":from", s(items::price_sk(&since)))
+            .expression_attribute_values(":from", s(items::price_sk_from(&since)))
             .expression_attribute_values(":product", s(items::PRODUCT_SK))
             .consistent_read(true)
             .into_paginator()

@@ -3,7 +3,7 @@
 //! | item | pk | sk | other keys |
 //! |---|---|---|---|
 //! | product | `PRODUCT#<id>` | `PRODUCT` | `entity = "product"`, `id` (GSI `by-entity`); `category` (GSI `by-category`, sparse) |
-//! | price change | `PRODUCT#<id>` | `PRICE#<at, RFC 3339 ms>` | none |
+//! | price change | `PRODUCT#<id>` | `PRICE#<at, RFC 3339 ms>#<product version>` | none |
 //!
 //! `PRICE#…` sorts before `PRODUCT`, so one query `sk BETWEEN PRICE#<since> AND PRODUCT` reads a
 //! history window and the product together.
@@ -22,8 +22,15 @@ pub fn product_pk(id: &ProductId) -> String {
     format!("PRODUCT#{id}")
 }
 
-pub fn price_sk(at: &chrono::DateTime<chrono::Utc>) -> String {
+/// The lowest sort key a price change at or after `at` can have.
+pub fn price_sk_from(at: &chrono::DateTime<chrono::Utc>) -> String {
     format!("PRICE#{}", timestamp::format(at))
+}
+
+/// A price change's sort key: its time, then the product version that made it. Two changes in
+/// the same millisecond (a create and a quick replace) keep both records, in order.
+pub fn price_sk(at: &chrono::DateTime<chrono::Utc>, version: u64) -> String {
+    format!("PRICE#{}#{version:020}", timestamp::format(at))
 }
 
 /// A product as stored. Optional attributes are left out rather than stored as NULL, because
@@ -103,10 +110,11 @@ pub struct PriceItem {
 }
 
 impl PriceItem {
-    pub fn new(id: &ProductId, change: &PriceChange) -> Self {
+    /// The record of `change`, made by the write that took the product to `version`.
+    pub fn new(id: &ProductId, change: &PriceChange, version: u64) -> Self {
         Self {
             pk: product_pk(id),
-            sk: price_sk(&change.at),
+            sk: price_sk(&change.at, version),
             product_id: id.to_string(),
             at: timestamp::format(&change.at),
             price: change.price.minor_units(),

@@ -291,7 +291,7 @@ impl ProductWriter for SqliteStore {
                 return Err(WriteError::AlreadyExists(product.id.clone()));
             }
             write_item(&tx, &item.pk, &item.sk, Some(&item))?;
-            let price = PriceItem::new(&product.id, &product.initial_price());
+            let price = PriceItem::new(&product.id, &product.initial_price(), 1);
             write_item(&tx, &price.pk, &price.sk, Some(&price))?;
             tx.commit()?;
             Ok(())
@@ -320,7 +320,7 @@ impl ProductWriter for SqliteStore {
             let item = ProductItem::new(&next, version + 1);
             write_item(&tx, &item.pk, &item.sk, Some(&item))?;
             if let Some(change) = change {
-                let price = PriceItem::new(&id, &change);
+                let price = PriceItem::new(&id, &change, version + 1);
                 write_item(&tx, &price.pk, &price.sk, Some(&price))?;
             }
             tx.commit()?;
@@ -366,7 +366,7 @@ impl PriceHistoryReader for SqliteStore {
                     "SELECT body FROM items WHERE tbl = ?1 AND pk = ?2 AND sk >= ?3 AND sk < 'PRICE$'
                      ORDER BY sk",
                 )?
-                .query_map(params![CATALOG, pk, items::price_sk(&since)], |r| r.get(0))?
+                .query_map(params![CATALOG, pk, items::price_sk_from(&since)], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
             let changes = bodies
                 .iter()

@@ -135,6 +135,25 @@ pub async fn replacing_keeps_created_at_and_records_only_price_moves(store: Arc<
     assert_eq!(history[1].at, t2);
 }
 
+pub async fn a_price_change_in_the_same_millisecond_as_the_create_keeps_both_records(
+    store: Arc<dyn CatalogStore>,
+) {
+    store
+        .create_product(&product("mug", 100, None))
+        .await
+        .unwrap();
+    store
+        .replace_product(&id("mug"), details("Mug", 80, None), t0())
+        .await
+        .unwrap();
+    let (_, history) = store
+        .price_history(&id("mug"), t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(prices(&history), [100, 80]);
+}
+
 pub async fn replacing_an_unknown_product_is_not_found_and_creates_nothing(
     store: Arc<dyn CatalogStore>,
 ) {
@@ -280,6 +299,7 @@ macro_rules! contract_suite {
                 creating_an_existing_id_conflicts_and_keeps_the_original,
                 replacing_keeps_created_at_and_records_only_price_moves,
                 replacing_an_unknown_product_is_not_found_and_creates_nothing,
+                a_price_change_in_the_same_millisecond_as_the_create_keeps_both_records,
                 concurrent_replaces_are_never_lost,
                 deleting_removes_the_product_once,
                 a_recreated_product_does_not_inherit_the_old_history,
