@@ -253,12 +253,8 @@ impl ProductWriter for DynamoCatalog {
                 return Err(WriteError::NotFound(id.clone()));
             };
             let version = old.version;
-            let (next, change) = old.into_product()?.replaced(details.clone(), now);
-            let price = change.map(|c| PriceItem::new(id, &c, version + 1));
-            if self
-                .write_replacement(&ProductItem::new(&next, version + 1), version, price)
-                .await?
-            {
+            let (next, item, price) = items::replacement(old, details.clone(), now)?;
+            if self.write_replacement(&item, version, price).await? {
                 return Ok(next);
             }
             tracing::debug!(version, "product changed since it was read; retrying");

@@ -143,6 +143,24 @@ fn parse_time(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
     Ok(chrono::DateTime::parse_from_rfc3339(s)?.with_timezone(&chrono::Utc))
 }
 
+/// What replacing `old` with `details` at `now` writes: the product (one version on) and, if
+/// the price moved, the record of the change. Both adapters write exactly this.
+///
+/// # Errors
+/// When the stored product no longer parses.
+pub fn replacement(
+    old: ProductItem,
+    details: stockroom_domain::catalog::ProductDetails,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<(Product, ProductItem, Option<PriceItem>)> {
+    let version = old.version + 1;
+    let id = ProductId::parse(&old.id)?;
+    let (next, change) = old.into_product()?.replaced(details, now);
+    let item = ProductItem::new(&next, version);
+    let price = change.map(|change| PriceItem::new(&id, &change, version));
+    Ok((next, item, price))
+}
+
 /// Keeps only the changes that belong to `product`: a deleted product's history stays stored
 /// but must not show up under a new product that reuses its id.
 pub fn own_history(product: &Product, mut changes: Vec<PriceChange>) -> Vec<PriceChange> {

@@ -315,12 +315,9 @@ impl ProductWriter for SqliteStore {
             let Some(old) = get_item::<ProductItem>(&tx, &pk, items::PRODUCT_SK)? else {
                 return Err(WriteError::NotFound(id));
             };
-            let version = old.version;
-            let (next, change) = old.into_product()?.replaced(details, now);
-            let item = ProductItem::new(&next, version + 1);
+            let (next, item, price) = items::replacement(old, details, now)?;
             write_item(&tx, &item.pk, &item.sk, Some(&item))?;
-            if let Some(change) = change {
-                let price = PriceItem::new(&id, &change, version + 1);
+            if let Some(price) = price {
                 write_item(&tx, &price.pk, &price.sk, Some(&price))?;
             }
             tx.commit()?;
