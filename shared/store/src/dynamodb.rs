@@ -10,12 +10,16 @@ use std::collections::HashMap;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::builders::PutBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use stockroom_domain::ProductId;
@@ -29,11 +33,39 @@ use crate::items::{self, PriceItem, ProductItem};
 
 type Item = HashMap<String, AttributeValue>;
 
+/// The log target of the one line [`CallLog`] writes per DynamoDB operation.
+pub const CALLS_TARGET: &str = "stockroom_store::dynamodb::calls";
+
+/// Logs every DynamoDB operation (not every retry) at debug level under [`CALLS_TARGET`], inside
+/// the invocation's spans, so the calls one request makes can be counted from its log lines:
+/// `RUST_LOG=info,stockroom_store::dynamodb::calls=debug`. The benchmark counts them this way.
+#[derive(Debug)]
+struct CallLog;
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "StockroomCallLog"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg.load::<Metadata>().map_or("unknown", Metadata::name);
+        tracing::debug!(target: CALLS_TARGET, operation, "dynamodb call");
+        Ok(())
+    }
+}
+
 /// A DynamoDB client configured the way the SDK configures itself: region, credentials and
 /// endpoint from the environment (`AWS_ENDPOINT_URL_DYNAMODB` points it at a local server).
 pub async fn client_from_env() -> Client {
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    Client::new(&config)
+    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = aws_sdk_dynamodb::config::Builder::from(&shared)
+        .interceptor(CallLog)
+        .build();
+    Client::from_conf(config)
 }
 
 /// The catalog in one DynamoDB table.

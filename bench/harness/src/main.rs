@@ -1,0 +1,556 @@
+//! `./scripts/bench`: what users of a Lambda feel and pay for, measured on this machine.
+//!
+//! For every function (and the bare `lambda_runtime` floor built by the same profile) it starts
+//! the binary under a loopback Lambda Runtime API, times exec -> first `next` (init), the first
+//! invocation with the function's `events/` sample, and warm invocations; reads peak RSS; and,
+//! against the DynamoDB adapter, counts DynamoDB operations per invocation from the SDK
+//! interceptor's log lines. Then binary sizes per architecture and dev-server throughput.
+//! Absolute times on a shared two-core machine are noisy; the ratios to the floor are the
+//! figures to compare across runs.
+
+mod runtime_api;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use serde_json::Value;
+use stockroom_store::sqlite::SqliteStore;
+use tokio::io::AsyncBufReadExt as _;
+
+use crate::runtime_api::RuntimeApi;
+
+const FUNCTIONS: &[&str] = &[
+    "list_products",
+    "create_product",
+    "get_product",
+    "update_product",
+    "delete_product",
+    "get_product_prices",
+    "health",
+];
+
+#[derive(Debug, Clone)]
+struct Args {
+    profile: String,
+    iterations: usize,
+    warm: usize,
+    functions: Vec<String>,
+    stores: Vec<Store>,
+    build: bool,
+    sizes: bool,
+    wrk: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Store {
+    Embedded,
+    DynamoDb,
+}
+
+impl Store {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Embedded => "embedded",
+            Self::DynamoDb => "dynamodb",
+        }
+    }
+}
+
+const USAGE: &str = "usage: stockroom-bench [--profile release|dev] [--iterations N] [--warm N]
+       [--functions a,b] [--stores embedded,dynamodb] [--no-build] [--no-sizes] [--no-wrk]";
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut args = Args {
+        profile: String::from("release"),
+        iterations: 20,
+        warm: 100,
+        functions: FUNCTIONS.iter().map(|f| (*f).to_owned()).collect(),
+        stores: vec![Store::Embedded, Store::DynamoDb],
+        build: true,
+        sizes: true,
+        wrk: true,
+    };
+    let mut raw = std::env::args().skip(1);
+    while let Some(flag) = raw.next() {
+        let mut value = || {
+            raw.next()
+                .with_context(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match flag.as_str() {
+            "--profile" => args.profile = value()?,
+            "--iterations" => args.iterations = value()?.parse()?,
+            "--warm" => args.warm = value()?.parse()?,
+            "--functions" => args.functions = value()?.split(',').map(str::to_owned).collect(),
+            "--stores" => {
+                args.stores = value()?
+                    .split(',')
+                    .map(|s| match s {
+                        "embedded" => Ok(Store::Embedded),
+                        "dynamodb" => Ok(Store::DynamoDb),
+                        other => bail!("unknown store {other:?}"),
+                    })
+                    .collect::<anyhow::Result<_>>()?;
+            }
+            "--no-build" => args.build = false,
+            "--no-sizes" => args.sizes = false,
+            "--no-wrk" => args.wrk = false,
+            other => bail!("unknown option {other:?}\n{USAGE}"),
+        }
+    }
+    if args.iterations == 0 {
+        bail!("--iterations must be at least 1");
+    }
+    Ok(args)
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn profile_dir(profile: &str) -> &str {
+    if profile == "dev" { "debug" } else { profile }
+}
+
+fn run(cmd: &mut std::process::Command) -> anyhow::Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("failed to run {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+/// One cold start, its first call, and the warm calls after it.
+#[derive(Debug, Default)]
+struct Sample {
+    init: Duration,
+    first: Duration,
+    warm: Vec<Duration>,
+    peak_rss_kib: u64,
+    first_status: String,
+    calls_per_invocation: Option<f64>,
+}
+
+fn percentile(values: &[Duration], p: f64) -> Duration {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The sample event for `function`, adjusted so repeating it measures the same work: a create
+/// without an id makes a new product every time.
+fn event_for(function: &str) -> anyhow::Result<Value> {
+    let file = if function == "hello" {
+        "health"
+    } else {
+        function
+    };
+    let path = workspace().join("events").join(format!("{file}.json"));
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    if let (true, Some(body)) = (function == "create_product", event["body"].as_str()) {
+        let mut body: Value = serde_json::from_str(body)?;
+        if let Some(fields) = body.as_object_mut() {
+            fields.remove("id");
+        }
+        event["body"] = Value::String(body.to_string());
+    }
+    Ok(event)
+}
+
+/// Starts `binary` under a fresh Runtime API with `env`, and measures one cold start.
+async fn cold_start(
+    binary: &Path,
+    env: &[(String, String)],
+    event: &Value,
+    warm: usize,
+) -> anyhow::Result<Sample> {
+    let api = RuntimeApi::start().await?;
+    let name = binary
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("function");
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("_HANDLER", "bootstrap")
+        .env(
+            "RUST_LOG",
+            format!("info,{}=debug", stockroom_store::dynamodb::CALLS_TARGET),
+        )
+        .env_remove("CATALOG_TABLE")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let started = std::time::Instant::now();
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("failed to start {}", binary.display()))?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let lines = tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let mut all = Vec::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            all.push(line);
+        }
+        all
+    });
+
+    let ready = api.ready(Duration::from_secs(20)).await?;
+    let mut sample = Sample {
+        init: ready.saturating_duration_since(started),
+        ..Sample::default()
+    };
+    let (first, answer) = api.invoke(event.clone()).await?;
+    sample.first = first;
+    let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+    sample.first_status = match (answer.ok, body["statusCode"].as_u64()) {
+        (true, Some(code)) => code.to_string(),
+        (true, None) => String::from("ok"),
+        (false, _) => String::from("error"),
+    };
+    for _ in 0..warm {
+        sample.warm.push(api.invoke(event.clone()).await?.0);
+    }
+    sample.peak_rss_kib = child.id().map_or(0, peak_rss_kib);
+    child.kill().await.ok();
+    let lines = lines.await.unwrap_or_default();
+    let calls = lines
+        .iter()
+        .filter(|l| l.contains(stockroom_store::dynamodb::CALLS_TARGET))
+        .count();
+    #[allow(clippy::cast_precision_loss)]
+    let per = calls as f64 / (1 + warm) as f64;
+    sample.calls_per_invocation = Some(per);
+    Ok(sample)
+}
+
+/// Gives the function a store with the sample products in it.
+async fn prepare(
+    store: Store,
+    tables: &mut BTreeMap<&'static str, String>,
+) -> anyhow::Result<(Vec<(String, String)>, Option<PathBuf>)> {
+    match store {
+        Store::Embedded => {
+            let dir = std::env::temp_dir().join(format!("stockroom-bench-{}", ulid::Ulid::new()));
+            std::fs::create_dir_all(&dir)?;
+            let seeded = SqliteStore::open(&dir.join("stockroom.db"))?;
+            stockroom_local::seed::seed(&seeded).await?;
+            Ok((
+                vec![(
+                    String::from("STOCKROOM_DATA_DIR"),
+                    dir.display().to_string(),
+                )],
+                Some(dir),
+            ))
+        }
+        Store::DynamoDb => {
+            let table = match tables.get("catalog") {
+                Some(table) => table.clone(),
+                None => {
+                    let table = stockroom_store::testing::create_catalog_table().await;
+                    tables.insert("catalog", table.clone());
+                    table
+                }
+            };
+            let client = stockroom_store::dynamodb::client_from_env().await;
+            let catalog = stockroom_store::dynamodb::DynamoCatalog::new(client, table.clone());
+            stockroom_local::seed::seed(&catalog).await?;
+            Ok((vec![(String::from("CATALOG_TABLE"), table)], None))
+        }
+    }
+}
+
+struct Row {
+    function: String,
+    store: &'static str,
+    samples: Vec<Sample>,
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 {
+        format!("{:.2}x", a / b)
+    } else {
+        String::from("-")
+    }
+}
+
+fn print_table(rows: &[Row], floor: &Row) {
+    let init_median =
+        |r: &Row| percentile(&r.samples.iter().map(|s| s.init).collect::<Vec<_>>(), 0.5);
+    let rss_median = |r: &Row| {
+        let mut v: Vec<u64> = r.samples.iter().map(|s| s.peak_rss_kib).collect();
+        v.sort_unstable();
+        v.get(v.len() / 2).copied().unwrap_or(0)
+    };
+    let floor_init = init_median(floor).as_secs_f64();
+    #[allow(clippy::cast_precision_loss)]
+    let floor_rss = rss_median(floor) as f64;
+    println!(
+        "\n| function | store | status | init median ms | init p90 ms | init / floor | first call median ms | first call p90 ms | warm p50 ms | warm p99 ms | peak RSS MiB | RSS / floor | DynamoDB calls / invocation |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for row in std::iter::once(floor).chain(rows) {
+        let inits: Vec<Duration> = row.samples.iter().map(|s| s.init).collect();
+        let firsts: Vec<Duration> = row.samples.iter().map(|s| s.first).collect();
+        let warm: Vec<Duration> = row
+            .samples
+            .iter()
+            .flat_map(|s| s.warm.iter().copied())
+            .collect();
+        let rss = rss_median(row);
+        let calls = match row.store {
+            "dynamodb" => row
+                .samples
+                .first()
+                .and_then(|s| s.calls_per_invocation)
+                .map_or(String::from("-"), |c| format!("{c:.2}")),
+            _ => String::from("-"),
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let rss_f = rss as f64;
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {} | {} |",
+            row.function,
+            row.store,
+            row.samples.first().map_or("-", |s| s.first_status.as_str()),
+            ms(percentile(&inits, 0.5)),
+            ms(percentile(&inits, 0.9)),
+            ratio(percentile(&inits, 0.5).as_secs_f64(), floor_init),
+            ms(percentile(&firsts, 0.5)),
+            ms(percentile(&firsts, 0.9)),
+            ms(percentile(&warm, 0.5)),
+            ms(percentile(&warm, 0.99)),
+            rss_f / 1024.0,
+            ratio(rss_f, floor_rss),
+            calls,
+        );
+    }
+}
+
+async fn measure(
+    binary: &Path,
+    function: &str,
+    store: Option<Store>,
+    args: &Args,
+    tables: &mut BTreeMap<&'static str, String>,
+) -> anyhow::Result<Row> {
+    let event = event_for(function)?;
+    let mut samples = Vec::new();
+    for i in 0..args.iterations {
+        let (env, dir) = match store {
+            Some(store) => prepare(store, tables).await?,
+            None => (Vec::new(), None),
+        };
+        // Warm calls once per function: they measure the steady state, not the start.
+        let warm = if i == 0 { args.warm } else { 0 };
+        let sample = cold_start(binary, &env, &event, warm).await;
+        if let Some(dir) = dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        samples.push(
+            sample
+                .with_context(|| format!("{function} ({})", store.map_or("none", Store::name)))?,
+        );
+    }
+    Ok(Row {
+        function: function.to_owned(),
+        store: store.map_or("none", Store::name),
+        samples,
+    })
+}
+
+fn sizes(functions: &[String]) -> anyhow::Result<()> {
+    let target = workspace().join("target/lambda-size");
+    println!("\n| function | arch | stripped bootstrap bytes | zipped bytes |");
+    println!("|---|---|---|---|");
+    for (arch, flag) in [("x86_64", None), ("arm64", Some("--arm64"))] {
+        let mut cmd = std::process::Command::new("cargo");
+        cmd.current_dir(workspace())
+            .env("CARGO_TARGET_DIR", &target)
+            .args(["lambda", "build", "--release"]);
+        if let Some(flag) = flag {
+            cmd.arg(flag);
+        }
+        for f in functions.iter().map(String::as_str).chain(["hello"]) {
+            cmd.args(["--bin", f]);
+        }
+        run(&mut cmd)?;
+        for f in functions.iter().map(String::as_str).chain(["hello"]) {
+            let dir = target.join("lambda").join(f);
+            let bootstrap = dir.join("bootstrap");
+            let bytes = std::fs::metadata(&bootstrap)
+                .with_context(|| format!("no {}", bootstrap.display()))?
+                .len();
+            let zip = dir.join(format!("bootstrap-{arch}.zip"));
+            let _ = std::fs::remove_file(&zip);
+            run(std::process::Command::new("zip")
+                .args(["-q", "-9", "-j"])
+                .arg(&zip)
+                .arg(&bootstrap))?;
+            println!(
+                "| {f} | {arch} | {bytes} | {} |",
+                std::fs::metadata(&zip)?.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn throughput(profile: &str) -> anyhow::Result<()> {
+    let binary = workspace()
+        .join("target")
+        .join(profile_dir(profile))
+        .join("stockroom-dev");
+    let dir = std::env::temp_dir().join(format!("stockroom-wrk-{}", ulid::Ulid::new()));
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        l.local_addr()?.port()
+    };
+    let mut server = tokio::process::Command::new(&binary)
+        .args(["--port", &port.to_string(), "--data-dir"])
+        .arg(&dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("failed to start {}", binary.display()))?;
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Enough products that a page of 50 is full.
+    for i in 0..60 {
+        let body = format!(
+            r#"{{"id":"bench-{i:03}","name":"Bench product {i}","price":{}}}"#,
+            100 + i
+        );
+        run(std::process::Command::new("curl").args([
+            "-fsS",
+            "-o",
+            "/dev/null",
+            "-H",
+            "content-type: application/json",
+            "-d",
+            &body,
+            &format!("{base}/products"),
+        ]))?;
+    }
+    println!("\n| dev server (wrk -t2 -c64 -d10s) | requests/s | p50 ms | p99 ms |");
+    println!("|---|---|---|---|");
+    for path in ["/products/sku-mug", "/products?limit=50"] {
+        let output = std::process::Command::new("wrk")
+            .args([
+                "-t2",
+                "-c64",
+                "-d10s",
+                "--latency",
+                &format!("{base}{path}"),
+            ])
+            .output()
+            .context("failed to run wrk (apt-get install wrk)")?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let field = |prefix: &str| {
+            text.lines()
+                .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_owned()))
+                .unwrap_or_else(|| String::from("?"))
+        };
+        println!(
+            "| GET {path} | {} | {} | {} |",
+            field("Requests/sec:"),
+            field("50%"),
+            field("99%")
+        );
+    }
+    server.kill().await.ok();
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    if args.build {
+        let mut cmd = std::process::Command::new("cargo");
+        cmd.current_dir(workspace())
+            .args(["build", "--profile", &args.profile, "--bins"]);
+        for package in [
+            "stockroom-catalog",
+            "stockroom-health",
+            "stockroom-bench-floor",
+            "stockroom-local",
+        ] {
+            cmd.args(["-p", package]);
+        }
+        run(&mut cmd)?;
+    }
+    let bin_dir = workspace().join("target").join(profile_dir(&args.profile));
+    println!(
+        "Stockroom benchmark: profile {}, {} cold starts per function, {} warm calls, {} cores",
+        args.profile,
+        args.iterations,
+        args.warm,
+        std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
+    );
+
+    let mut tables = BTreeMap::new();
+    let floor = measure(&bin_dir.join("hello"), "hello", None, &args, &mut tables).await?;
+    let mut rows = Vec::new();
+    for function in &args.functions {
+        let stores: Vec<Option<Store>> = if function == "health" {
+            vec![None]
+        } else {
+            args.stores.iter().copied().map(Some).collect()
+        };
+        for store in stores {
+            rows.push(measure(&bin_dir.join(function), function, store, &args, &mut tables).await?);
+        }
+    }
+    print_table(&rows, &floor);
+
+    if args.sizes {
+        sizes(&args.functions)?;
+    }
+    if args.wrk {
+        throughput(&args.profile).await?;
+    }
+    Ok(())
+}
