@@ -545,6 +545,22 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     print_table(&rows, &floor);
+    // A function that errs or answers 5xx is broken, not slow: the figures above mean nothing.
+    let broken: Vec<String> = std::iter::once(&floor)
+        .chain(&rows)
+        .filter(|r| {
+            r.samples
+                .iter()
+                .any(|s| s.first_status == "error" || s.first_status.starts_with('5'))
+        })
+        .map(|r| format!("{} ({})", r.function, r.store))
+        .collect();
+    if !broken.is_empty() {
+        bail!(
+            "these functions failed their sample event: {}",
+            broken.join(", ")
+        );
+    }
 
     if args.sizes {
         sizes(&args.functions)?;
