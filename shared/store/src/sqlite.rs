@@ -177,6 +177,12 @@ fn get_item<T: DeserializeOwned>(
         .transpose()
 }
 
+/// The stored product `id`, read inside a write transaction that goes on to change it.
+fn product_for_write(tx: &Transaction<'_>, id: &ProductId) -> Result<ProductItem, WriteError> {
+    get_item::<ProductItem>(tx, &items::product_pk(id), items::PRODUCT_SK)?
+        .ok_or_else(|| WriteError::NotFound(id.clone()))
+}
+
 /// Writes (or with `None`, deletes) one item and records the change, inside `tx`.
 fn write_item(
     tx: &Transaction<'_>,
@@ -311,10 +317,7 @@ impl ProductWriter for SqliteStore {
             // IMMEDIATE takes the write lock before the read, so no one can change the product
             // between reading and writing it.
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let pk = items::product_pk(&id);
-            let Some(old) = get_item::<ProductItem>(&tx, &pk, items::PRODUCT_SK)? else {
-                return Err(WriteError::NotFound(id));
-            };
+            let old = product_for_write(&tx, &id)?;
             let (next, item, price) = items::replacement(old, details, now)?;
             write_item(&tx, &item.pk, &item.sk, Some(&item))?;
             if let Some(price) = price {
@@ -331,11 +334,8 @@ impl ProductWriter for SqliteStore {
         let id = id.clone();
         self.with_conn(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let pk = items::product_pk(&id);
-            let Some(old) = get_item::<ProductItem>(&tx, &pk, items::PRODUCT_SK)? else {
-                return Err(WriteError::NotFound(id));
-            };
-            write_item(&tx, &pk, items::PRODUCT_SK, None::<&ProductItem>)?;
+            let old = product_for_write(&tx, &id)?;
+            write_item(&tx, &old.pk, &old.sk, None::<&ProductItem>)?;
             tx.commit()?;
             Ok(old.into_product()?)
         })
