@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use stockroom_domain::ProductId;
 use stockroom_domain::catalog::Category;
 use stockroom_domain::catalog::{PriceChange, Product, ProductDetails};
-use stockroom_domain::page::{Limit, Page};
+use stockroom_domain::page::{Cursor, Limit, Page};
 
 /// Which products to list: ascending by id, after `after`, optionally one category.
 #[derive(Debug, Clone, Default)]
@@ -91,3 +91,21 @@ impl<T: ProductReader + ProductWriter + PriceHistoryReader> CatalogStore for T {
 
 /// How many times a replace re-reads and retries when another writer got in between.
 pub(crate) const REPLACE_ATTEMPTS: usize = 8;
+
+/// One page from products fetched in id order with one extra: the extra one is cut off, and
+/// its presence is what makes a cursor. Both adapters fetch `limit + 1` this way.
+pub(crate) fn page_of(mut products: Vec<Product>, limit: usize) -> Page<Product> {
+    let more = products.len() > limit;
+    products.truncate(limit);
+    let next_cursor = more
+        .then(|| {
+            products
+                .last()
+                .map(|p| Cursor::after(p.id.clone()).encode())
+        })
+        .flatten();
+    Page {
+        items: products,
+        next_cursor,
+    }
+}

@@ -235,11 +235,11 @@ impl ProductReader for DynamoCatalog {
             .map_err(|e| sdk(e, "failed to query products"))?;
         let stored: Vec<ProductItem> = serde_dynamo::from_items(output.items.unwrap_or_default())
             .context("stored product has an unexpected shape")?;
-        let mut products = stored
+        let products = stored
             .into_iter()
             .map(ProductItem::into_product)
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(crate::sqlite::page_of(&mut products, query.limit.get()))
+        Ok(crate::catalog::page_of(products, query.limit.get()))
     }
 }
 

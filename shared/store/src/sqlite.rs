@@ -17,10 +17,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use stockroom_domain::ProductId;
 use stockroom_domain::catalog::{PriceChange, Product, ProductDetails};
-use stockroom_domain::page::{Cursor, Page};
+use stockroom_domain::page::Page;
 use stockroom_domain::timestamp;
 
-use crate::catalog::{PriceHistoryReader, ProductQuery, ProductReader, ProductWriter, WriteError};
+use crate::catalog::{
+    PriceHistoryReader, ProductQuery, ProductReader, ProductWriter, WriteError, page_of,
+};
 use crate::changes::{Change, ChangeKind};
 use crate::items::{self, PriceItem, ProductItem};
 
@@ -257,31 +259,14 @@ impl ProductReader for SqliteStore {
                     .query_map(params![CATALOG, after, fetch], |r| r.get(0))?
                     .collect::<Result<_, _>>()?,
             };
-            let mut products = bodies
+            let products = bodies
                 .iter()
                 .map(|b| serde_json::from_str::<ProductItem>(b)?.into_product())
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            Ok(page_of(&mut products, query.limit.get()))
+            Ok(page_of(products, query.limit.get()))
         })
         .await
         .context("failed to list products from the embedded store")
-    }
-}
-
-/// Cuts one extra fetched item off `items` and turns its presence into a cursor.
-pub(crate) fn page_of(products: &mut Vec<Product>, limit: usize) -> Page<Product> {
-    let more = products.len() > limit;
-    products.truncate(limit);
-    let next_cursor = more
-        .then(|| {
-            products
-                .last()
-                .map(|p| Cursor::after(p.id.clone()).encode())
-        })
-        .flatten();
-    Page {
-        items: std::mem::take(products),
-        next_cursor,
     }
 }
 
