@@ -43,6 +43,8 @@ struct Args {
     sizes: bool,
     sizes_of: Vec<String>,
     wrk: bool,
+    /// What template.yaml's `Globals` set for every function (see `template_env`).
+    env: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +79,7 @@ fn parse_args() -> anyhow::Result<Args> {
         // (sam build's seven bootstraps agree), so one of them and health stand for all.
         sizes_of: vec![String::from("get_product"), String::from("health")],
         wrk: true,
+        env: Vec::new(),
     };
     let mut raw = std::env::args().skip(1);
     while let Some(flag) = raw.next() {
@@ -188,6 +191,17 @@ fn event_for(function: &str) -> anyhow::Result<Value> {
     Ok(event)
 }
 
+/// What a function's environment takes from the harness's own: what Lambda gives a function
+/// through its role and region, plus the local DynamoDB endpoint.
+const PASSED_THROUGH: &[&str] = &[
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+];
+
 /// Starts `binary` under a fresh Runtime API with `env`, and measures one cold start.
 async fn cold_start(
     binary: &Path,
@@ -201,6 +215,13 @@ async fn cold_start(
         .and_then(|n| n.to_str())
         .unwrap_or("function");
     let mut command = tokio::process::Command::new(binary);
+    // Lambda's environment, not this shell's: a developer's shell often sets variables (such as
+    // SSL_CERT_DIR) that change what a function does at init. Only the DynamoDB endpoint,
+    // region and credentials come from the caller, as Lambda provides them too.
+    command.env_clear();
+    for (key, value) in std::env::vars().filter(|(k, _)| PASSED_THROUGH.contains(&k.as_str())) {
+        command.env(key, value);
+    }
     command
         .env("AWS_LAMBDA_RUNTIME_API", &api.address)
         .env("AWS_LAMBDA_FUNCTION_NAME", name)
@@ -209,11 +230,12 @@ async fn cold_start(
         .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
         .env("_HANDLER", "bootstrap")
+        .env("TZ", ":UTC")
+        .env("LANG", "en_US.UTF-8")
         .env(
             "RUST_LOG",
             format!("info,{}=debug", stockroom_store::dynamodb::CALLS_TARGET),
         )
-        .env_remove("CATALOG_TABLE")
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -368,6 +390,30 @@ fn print_table(rows: &[Row], floor: &Row) {
     }
 }
 
+/// The environment template.yaml gives every function, as this machine can honour it: the
+/// harness sets `RUST_LOG` itself (it counts DynamoDB calls from debug lines), and a CA bundle
+/// path that only exists on Lambda's image is pointed at this machine's bundle, so the SDK's
+/// HTTPS client still parses a real bundle at init.
+fn template_env() -> anyhow::Result<Vec<(String, String)>> {
+    const LOCAL_BUNDLES: &[&str] = &[
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+    ];
+    let mut env = stockroom_store::testing::global_function_env()?;
+    env.retain(|(k, _)| k != "RUST_LOG");
+    for (k, v) in &mut env {
+        if k == "SSL_CERT_FILE" && !Path::new(v.as_str()).exists() {
+            let local = LOCAL_BUNDLES
+                .iter()
+                .find(|p| Path::new(p).exists())
+                .with_context(|| format!("no CA bundle on this machine to stand in for {v}"))?;
+            println!("SSL_CERT_FILE: the template's {v} is not on this machine; using {local}");
+            *v = (*local).to_owned();
+        }
+    }
+    Ok(env)
+}
+
 async fn measure(
     binary: &Path,
     function: &str,
@@ -378,10 +424,12 @@ async fn measure(
     let event = event_for(function)?;
     let mut samples = Vec::new();
     for i in 0..args.iterations {
-        let (env, dir) = match store {
+        let (store_env, dir) = match store {
             Some(store) => prepare(store, tables).await?,
             None => (Vec::new(), None),
         };
+        let mut env = args.env.clone();
+        env.extend(store_env);
         // Warm calls once per function: they measure the steady state, not the start.
         let warm = if i == 0 { args.warm } else { 0 };
         let sample = cold_start(binary, &env, &event, warm).await;
@@ -518,7 +566,8 @@ async fn throughput(profile: &str) -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = parse_args()?;
+    let mut args = parse_args()?;
+    args.env = template_env()?;
     if args.build {
         // Only what this run measures: every release link is an LTO link, about a minute each here.
         let mut cmd = std::process::Command::new("cargo");

@@ -23,6 +23,21 @@ pub fn resource_properties(logical_id: &str) -> anyhow::Result<Value> {
         .with_context(|| format!("template.yaml has no resource {logical_id} with Properties"))
 }
 
+/// The environment variables `Globals.Function` gives every function in template.yaml (plain
+/// string values only; references to resources are left out).
+///
+/// # Errors
+/// When the template does not parse.
+pub fn global_function_env() -> anyhow::Result<Vec<(String, String)>> {
+    let template: Value = serde_yaml::from_str(TEMPLATE).context("template.yaml does not parse")?;
+    Ok(template["Globals"]["Function"]["Environment"]["Variables"]
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.as_str()?.to_owned())))
+        .collect())
+}
+
 fn text<'a>(v: &'a Value, key: &str) -> anyhow::Result<&'a str> {
     v[key]
         .as_str()
@@ -121,4 +136,29 @@ pub async fn create_table_like(logical_id: &str, prefix: &str) -> String {
 /// A fresh catalog table.
 pub async fn create_catalog_table() -> String {
     create_table_like("CatalogTable", "catalog").await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_function_names_the_ca_bundle_of_its_runtime() {
+        // Without it the SDK's HTTPS client probes the OpenSSL locations at init and may parse a
+        // whole certificate directory besides the bundle (docs/performance.md).
+        let template: Value = serde_yaml::from_str(TEMPLATE).unwrap();
+        assert_eq!(
+            template["Globals"]["Function"]["Runtime"].as_str(),
+            Some("provided.al2023"),
+            "the bundle path below is provided.al2023's"
+        );
+        let env = global_function_env().unwrap();
+        assert!(
+            env.contains(&(
+                String::from("SSL_CERT_FILE"),
+                String::from("/etc/pki/tls/certs/ca-bundle.crt")
+            )),
+            "{env:?}"
+        );
+    }
 }
