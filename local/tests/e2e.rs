@@ -154,7 +154,8 @@ async fn a_product_can_be_created_read_replaced_priced_and_deleted() {
         .unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     assert!(deleted.bytes().await.unwrap().is_empty());
-    problem(s.get("/products/sku-mug").await, StatusCode::NOT_FOUND).await;
+    let gone = problem(s.get("/products/sku-mug").await, StatusCode::NOT_FOUND).await;
+    assert_eq!(gone["detail"], r#"No product has the id "sku-mug"."#);
     problem(
         s.http
             .delete(s.url("/products/sku-mug"))

@@ -61,7 +61,7 @@ impl From<WriteError> for CreateProductError {
 pub enum GetProductError {
     #[error(transparent)]
     Request(#[from] RequestError),
-    #[error("No product has the id {0:?}.")]
+    #[error("No product has the id \"{0}\".")]
     NotFound(ProductId),
     #[error("failed to get a product")]
     Unexpected(#[source] anyhow::Error),
@@ -72,7 +72,7 @@ api_error!(GetProductError { NotFound => NotFound });
 pub enum UpdateProductError {
     #[error(transparent)]
     Request(#[from] RequestError),
-    #[error("No product has the id {0:?}.")]
+    #[error("No product has the id \"{0}\".")]
     NotFound(ProductId),
     #[error("Product {0:?} is being changed by someone else right now; try again.")]
     Contended(ProductId),
@@ -95,7 +95,7 @@ impl From<WriteError> for UpdateProductError {
 pub enum DeleteProductError {
     #[error(transparent)]
     Request(#[from] RequestError),
-    #[error("No product has the id {0:?}.")]
+    #[error("No product has the id \"{0}\".")]
     NotFound(ProductId),
     #[error("failed to delete a product")]
     Unexpected(#[source] anyhow::Error),
@@ -115,7 +115,7 @@ impl From<WriteError> for DeleteProductError {
 pub enum GetProductPricesError {
     #[error(transparent)]
     Request(#[from] RequestError),
-    #[error("No product has the id {0:?}.")]
+    #[error("No product has the id \"{0}\".")]
     NotFound(ProductId),
     #[error("failed to read a product's price history")]
     Unexpected(#[source] anyhow::Error),

@@ -20,7 +20,7 @@ pub struct ProductQuery {
 pub enum WriteError {
     #[error("a product with the id {0:?} already exists")]
     AlreadyExists(ProductId),
-    #[error("no product has the id {0:?}")]
+    #[error("no product has the id \"{0}\"")]
     NotFound(ProductId),
     #[error("product {0:?} kept changing while it was being replaced; try again")]
     Contended(ProductId),
