@@ -490,6 +490,61 @@ fn sizes(functions: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Builds what this run measures, into `bins`: `dynamodb/` holds the functions as `sam build`
+/// makes them (no embedded store), `embedded/` the same functions with the `embedded` feature,
+/// `hello` the floor. Separate cargo runs, because features unify across the packages of one.
+/// Only the binaries measured are linked: every release link is an LTO link, about a minute each
+/// on two cores.
+fn build(args: &Args, bins: &Path) -> anyhow::Result<()> {
+    let target = workspace().join("target").join(profile_dir(&args.profile));
+    let cargo = |packages: &[&str], features: Option<&str>, binaries: &[&str]| {
+        let mut cmd = std::process::Command::new("cargo");
+        cmd.current_dir(workspace())
+            .args(["build", "--locked", "--profile", &args.profile]);
+        for package in packages {
+            cmd.args(["-p", package]);
+        }
+        if let Some(features) = features {
+            cmd.args(["--features", features]);
+        }
+        for bin in binaries {
+            cmd.args(["--bin", bin]);
+        }
+        run(&mut cmd)
+    };
+    let copy = |binaries: &[&str], to: &Path| -> anyhow::Result<()> {
+        std::fs::create_dir_all(to)?;
+        for bin in binaries {
+            std::fs::copy(target.join(bin), to.join(bin))
+                .with_context(|| format!("failed to copy {bin} to {}", to.display()))?;
+        }
+        Ok(())
+    };
+    cargo(&["stockroom-bench-floor"], None, &["hello"])?;
+    copy(&["hello"], bins)?;
+    let functions: Vec<&str> = args.functions.iter().map(String::as_str).collect();
+    let catalog: Vec<&str> = functions
+        .iter()
+        .copied()
+        .filter(|f| *f != "health")
+        .collect();
+    let packages = ["stockroom-catalog", "stockroom-health"];
+    cargo(&packages, None, &functions)?;
+    copy(&functions, &bins.join("dynamodb"))?;
+    if args.stores.contains(&Store::Embedded) && !catalog.is_empty() {
+        cargo(
+            &["stockroom-catalog"],
+            Some("stockroom-catalog/embedded"),
+            &catalog,
+        )?;
+        copy(&catalog, &bins.join("embedded"))?;
+    }
+    if args.wrk {
+        cargo(&["stockroom-local"], None, &["stockroom-dev"])?;
+    }
+    Ok(())
+}
+
 async fn throughput(profile: &str) -> anyhow::Result<()> {
     let binary = workspace()
         .join("target")
@@ -568,32 +623,10 @@ async fn throughput(profile: &str) -> anyhow::Result<()> {
 async fn main() -> anyhow::Result<()> {
     let mut args = parse_args()?;
     args.env = template_env()?;
+    let bins = workspace().join("target/bench-bin").join(&args.profile);
     if args.build {
-        // Only what this run measures: every release link is an LTO link, about a minute each here.
-        let mut cmd = std::process::Command::new("cargo");
-        cmd.current_dir(workspace())
-            .args(["build", "--profile", &args.profile]);
-        for package in [
-            "stockroom-catalog",
-            "stockroom-health",
-            "stockroom-bench-floor",
-            "stockroom-local",
-        ] {
-            cmd.args(["-p", package]);
-        }
-        let dev_server = args.wrk.then_some("stockroom-dev");
-        for bin in args
-            .functions
-            .iter()
-            .map(String::as_str)
-            .chain(["hello"])
-            .chain(dev_server)
-        {
-            cmd.args(["--bin", bin]);
-        }
-        run(&mut cmd)?;
+        build(&args, &bins)?;
     }
-    let bin_dir = workspace().join("target").join(profile_dir(&args.profile));
     println!(
         "Stockroom benchmark: profile {}, {} cold starts per function, {} warm calls, {} cores",
         args.profile,
@@ -603,7 +636,7 @@ async fn main() -> anyhow::Result<()> {
     );
 
     let mut tables = BTreeMap::new();
-    let floor = measure(&bin_dir.join("hello"), "hello", None, &args, &mut tables).await?;
+    let floor = measure(&bins.join("hello"), "hello", None, &args, &mut tables).await?;
     let mut rows = Vec::new();
     for function in &args.functions {
         let stores: Vec<Option<Store>> = if function == "health" {
@@ -612,7 +645,11 @@ async fn main() -> anyhow::Result<()> {
             args.stores.iter().copied().map(Some).collect()
         };
         for store in stores {
-            rows.push(measure(&bin_dir.join(function), function, store, &args, &mut tables).await?);
+            // Each store measures the binary that runs against it: DynamoDB the Lambda artifact,
+            // the embedded store the `embedded` build `cargo lambda watch` runs.
+            let dir = bins.join(store.map_or("dynamodb", Store::name));
+            let binary = dir.join(function);
+            rows.push(measure(&binary, function, store, &args, &mut tables).await?);
         }
     }
     print_table(&rows, &floor);

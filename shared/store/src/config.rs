@@ -4,8 +4,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context as _;
-
 use crate::catalog::CatalogStore;
 
 /// The variable template.yaml sets to the catalog table's name.
@@ -41,7 +39,7 @@ impl StoreConfig {
     }
 
     /// # Errors
-    /// When the embedded file cannot be opened or created.
+    /// When the embedded file cannot be opened or created, or this build has no embedded store.
     pub async fn catalog(&self) -> anyhow::Result<Arc<dyn CatalogStore>> {
         Ok(match self {
             Self::DynamoDb { catalog_table } => {
@@ -51,7 +49,9 @@ impl StoreConfig {
                     catalog_table.clone(),
                 ))
             }
+            #[cfg(feature = "embedded")]
             Self::Embedded { data_dir } => {
+                use anyhow::Context as _;
                 std::fs::create_dir_all(data_dir).with_context(|| {
                     format!("failed to create the data directory {}", data_dir.display())
                 })?;
@@ -59,6 +59,12 @@ impl StoreConfig {
                     &data_dir.join(EMBEDDED_FILE),
                 )?)
             }
+            #[cfg(not(feature = "embedded"))]
+            Self::Embedded { .. } => anyhow::bail!(
+                "{CATALOG_TABLE_VAR} is not set and this build has no embedded store: set \
+                 {CATALOG_TABLE_VAR} to a DynamoDB table, or build with `--features embedded` \
+                 (cargo dev and cargo lambda watch do)"
+            ),
         })
     }
 }
