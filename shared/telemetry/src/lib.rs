@@ -4,20 +4,35 @@
 //! happen in, so every line has the `requestId` the runtime's invocation span records.
 //! OpenTelemetry export will be one more layer added here; no main changes when it arrives.
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// The log filter: `RUST_LOG` if set, else the level Lambda's advanced logging controls set
 /// (`AWS_LAMBDA_LOG_LEVEL`), else `info`.
-fn filter() -> EnvFilter {
-    if let Ok(filter) = EnvFilter::try_from_default_env() {
-        return filter;
-    }
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .map(|l| l.to_ascii_lowercase())
-        .unwrap_or_else(|_| String::from("info"));
-    EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"))
+///
+/// `RUST_LOG` takes `level` and `target=level` directives, comma-separated (`info,
+/// stockroom_store::dynamodb::calls=debug`). It is a [`Targets`] filter, not an `EnvFilter`:
+/// no span or field directives, but no regex engine in every binary either (see
+/// docs/performance.md). A value it cannot read means `info`, and says so on stderr.
+fn filter() -> Targets {
+    filter_from(
+        std::env::var("RUST_LOG").ok().as_deref(),
+        std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
+    )
+}
+
+fn filter_from(rust_log: Option<&str>, lambda_level: Option<&str>) -> Targets {
+    let info = Targets::new().with_default(LevelFilter::INFO);
+    let spec = match (rust_log, lambda_level) {
+        (Some(spec), _) if !spec.trim().is_empty() => spec,
+        (_, Some(level)) if !level.trim().is_empty() => level,
+        _ => return info,
+    };
+    spec.parse().unwrap_or_else(|e| {
+        eprintln!("ignoring the log filter {spec:?} ({e}); logging at info");
+        info
+    })
 }
 
 /// The JSON log layer: one object per line, with the fields of every enclosing span (so the
@@ -73,6 +88,34 @@ mod tests {
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
+        }
+    }
+
+    #[test]
+    fn the_filter_reads_rust_log_then_the_lambda_level_then_defaults_to_info() {
+        use tracing::Level;
+        use tracing_subscriber::filter::Targets;
+
+        let calls = "stockroom_store::dynamodb::calls";
+        let f = filter_from(Some("info,stockroom_store::dynamodb::calls=debug"), None);
+        assert!(f.would_enable(calls, &Level::DEBUG));
+        assert!(!f.would_enable("stockroom_catalog", &Level::DEBUG));
+        assert!(f.would_enable("stockroom_catalog", &Level::INFO));
+
+        let lambda: Targets = filter_from(None, Some("WARN"));
+        assert!(!lambda.would_enable("stockroom_catalog", &Level::INFO));
+        assert!(lambda.would_enable("stockroom_catalog", &Level::WARN));
+
+        for unreadable in [Some("info,=nonsense=3"), Some("  "), None] {
+            let f = filter_from(unreadable, None);
+            assert!(
+                f.would_enable("stockroom_catalog", &Level::INFO),
+                "{unreadable:?}"
+            );
+            assert!(
+                !f.would_enable("stockroom_catalog", &Level::DEBUG),
+                "{unreadable:?}"
+            );
         }
     }
 
