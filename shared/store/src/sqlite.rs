@@ -6,6 +6,7 @@
 //! read-modify-write cannot interleave with another writer's.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -53,10 +54,19 @@ CREATE TABLE IF NOT EXISTS changes (
 );
 ";
 
-/// The embedded store. Cheap to clone; clones share one connection.
+/// The embedded store. Cheap to clone; clones share its connections: one that writes (and
+/// reads inside write transactions), and, for a file, a few read-only ones, so reads run side by
+/// side on WAL snapshots instead of queueing behind one lock.
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    readers: Arc<[Mutex<Connection>]>,
+    next_reader: Arc<AtomicUsize>,
+}
+
+/// Read connections per file: one per core, at most four.
+fn reader_count() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -73,7 +83,24 @@ impl SqliteStore {
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         let conn = Connection::open(path)
             .with_context(|| format!("failed to open the embedded store {}", path.display()))?;
-        Self::init(conn)
+        let mut store = Self::init(conn)?;
+        // Opened after the writer has created the file, the schema and the WAL.
+        store.readers = (0..reader_count())
+            .map(|_| {
+                let reader = Connection::open_with_flags(
+                    path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .with_context(|| format!("failed to open {} for reading", path.display()))?;
+                reader
+                    .busy_timeout(Duration::from_secs(5))
+                    .context("failed to set the busy timeout")?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .into();
+        Ok(store)
     }
 
     /// A private store that lives as long as this value: for tests.
@@ -96,6 +123,9 @@ impl SqliteStore {
             .context("failed to create the embedded store's schema")?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            // An in-memory database is private to its connection: it reads through the writer.
+            readers: Arc::new([]),
+            next_reader: Arc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -115,13 +145,39 @@ impl SqliteStore {
         .map_err(|err| E::from(anyhow::Error::new(err).context("embedded store task failed")))?
     }
 
+    /// Runs a read on a free read connection (the writer when there are none), on a blocking
+    /// thread. Reads see every write committed before they start.
+    async fn with_reader<T: Send + 'static, E: From<anyhow::Error> + Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E> {
+        if self.readers.is_empty() {
+            return self.with_conn(f).await;
+        }
+        let readers = Arc::clone(&self.readers);
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        tokio::task::spawn_blocking(move || {
+            let n = readers.len();
+            // The first free one from a rotating start; if all are busy, wait for that one.
+            let mut conn = match (0..n).find_map(|i| readers[(start + i) % n].try_lock().ok()) {
+                Some(conn) => conn,
+                None => readers[start % n]
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("the embedded store's lock was poisoned"))?,
+            };
+            f(&mut conn)
+        })
+        .await
+        .map_err(|err| E::from(anyhow::Error::new(err).context("embedded store task failed")))?
+    }
+
     /// Changes recorded after `seq`, oldest first, at most `limit`.
     ///
     /// # Errors
     /// When the feed cannot be read.
     pub async fn changes_after(&self, seq: i64, limit: usize) -> anyhow::Result<Vec<Change>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.with_conn(move |conn| -> anyhow::Result<_> {
+        self.with_reader(move |conn| -> anyhow::Result<_> {
             let mut stmt = conn.prepare_cached(
                 "SELECT seq, tbl, pk, sk, kind, old_image, new_image, at FROM changes
                  WHERE seq > ?1 ORDER BY seq LIMIT ?2",
@@ -226,7 +282,7 @@ impl ProductReader for SqliteStore {
     #[tracing::instrument(skip_all, fields(store = "sqlite", product_id = %id))]
     async fn get_product(&self, id: &ProductId) -> anyhow::Result<Option<Product>> {
         let pk = items::product_pk(id);
-        self.with_conn(move |conn| -> anyhow::Result<_> {
+        self.with_reader(move |conn| -> anyhow::Result<_> {
             get_item::<ProductItem>(conn, &pk, items::PRODUCT_SK)?
                 .map(ProductItem::into_product)
                 .transpose()
@@ -238,7 +294,7 @@ impl ProductReader for SqliteStore {
     #[tracing::instrument(skip_all, fields(store = "sqlite"))]
     async fn list_products(&self, query: &ProductQuery) -> anyhow::Result<Page<Product>> {
         let query = query.clone();
-        self.with_conn(move |conn| -> anyhow::Result<_> {
+        self.with_reader(move |conn| -> anyhow::Result<_> {
             let after = query.after.as_ref().map(ToString::to_string).unwrap_or_default();
             let fetch = i64::try_from(query.limit.get() + 1).unwrap_or(i64::MAX);
             let bodies: Vec<String> = match &query.category {
@@ -337,7 +393,7 @@ impl PriceHistoryReader for SqliteStore {
         since: DateTime<Utc>,
     ) -> anyhow::Result<Option<(Product, Vec<PriceChange>)>> {
         let pk = items::product_pk(id);
-        self.with_conn(move |conn| -> anyhow::Result<_> {
+        self.with_reader(move |conn| -> anyhow::Result<_> {
             let tx = conn.transaction()?;
             let Some(product) = get_item::<ProductItem>(&tx, &pk, items::PRODUCT_SK)? else {
                 return Ok(None);

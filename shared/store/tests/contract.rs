@@ -324,8 +324,12 @@ mod stores {
 
     use stockroom_store::catalog::CatalogStore;
 
+    /// A store file, as `cargo dev` opens it: a writer and read-only connections, so every
+    /// case also checks that reads on another connection see the writes before them.
     pub async fn sqlite() -> Arc<dyn CatalogStore> {
-        Arc::new(stockroom_store::sqlite::SqliteStore::in_memory().unwrap())
+        let dir = std::env::temp_dir().join(format!("stockroom-contract-{}", ulid::Ulid::new()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Arc::new(stockroom_store::sqlite::SqliteStore::open(&dir.join("stockroom.db")).unwrap())
     }
 
     pub async fn dynamodb() -> Arc<dyn CatalogStore> {
