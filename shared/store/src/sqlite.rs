@@ -59,9 +59,38 @@ CREATE TABLE IF NOT EXISTS changes (
 /// side on WAL snapshots instead of queueing behind one lock.
 #[derive(Clone)]
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
-    readers: Arc<[Mutex<Connection>]>,
+    /// Exactly one connection: every write goes through it.
+    writer: Connections,
+    /// Read-only connections; none for an in-memory store.
+    readers: Connections,
     next_reader: Arc<AtomicUsize>,
+}
+
+type Connections = Arc<[Mutex<Connection>]>;
+
+/// How long a connection waits for another process's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs `f` on a blocking thread on the first free connection of `connections` from `start` on
+/// (rotating), or, when all are busy, on that one as soon as it is free.
+async fn run_on<T: Send + 'static, E: From<anyhow::Error> + Send + 'static>(
+    connections: &Connections,
+    start: usize,
+    f: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+) -> Result<T, E> {
+    let connections = Arc::clone(connections);
+    tokio::task::spawn_blocking(move || {
+        let n = connections.len();
+        let mut conn = match (0..n).find_map(|i| connections[(start + i) % n].try_lock().ok()) {
+            Some(conn) => conn,
+            None => connections[start % n]
+                .lock()
+                .map_err(|_| anyhow::anyhow!("the embedded store's lock was poisoned"))?,
+        };
+        f(&mut conn)
+    })
+    .await
+    .map_err(|err| E::from(anyhow::Error::new(err).context("embedded store task failed")))?
 }
 
 /// Read connections per file: one per core, at most four.
@@ -94,7 +123,7 @@ impl SqliteStore {
                 )
                 .with_context(|| format!("failed to open {} for reading", path.display()))?;
                 reader
-                    .busy_timeout(Duration::from_secs(5))
+                    .busy_timeout(BUSY_TIMEOUT)
                     .context("failed to set the busy timeout")?;
                 Ok(Mutex::new(reader))
             })
@@ -112,7 +141,7 @@ impl SqliteStore {
     }
 
     fn init(conn: Connection) -> anyhow::Result<Self> {
-        conn.busy_timeout(Duration::from_secs(5))
+        conn.busy_timeout(BUSY_TIMEOUT)
             .context("failed to set the busy timeout")?;
         // WAL lets readers in other processes go on while one process writes.
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -122,27 +151,19 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA)
             .context("failed to create the embedded store's schema")?;
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            writer: Arc::new([Mutex::new(conn)]),
             // An in-memory database is private to its connection: it reads through the writer.
             readers: Arc::new([]),
             next_reader: Arc::new(AtomicUsize::new(0)),
         })
     }
 
-    /// Runs `f` on the connection on a blocking thread, so SQLite never stalls the runtime.
+    /// Runs `f` on the writer on a blocking thread, so SQLite never stalls the runtime.
     async fn with_conn<T: Send + 'static, E: From<anyhow::Error> + Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
     ) -> Result<T, E> {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            let mut conn = conn
-                .lock()
-                .map_err(|_| anyhow::anyhow!("the embedded store's lock was poisoned"))?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|err| E::from(anyhow::Error::new(err).context("embedded store task failed")))?
+        run_on(&self.writer, 0, f).await
     }
 
     /// Runs a read on a free read connection (the writer when there are none), on a blocking
@@ -151,24 +172,17 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
     ) -> Result<T, E> {
-        if self.readers.is_empty() {
-            return self.with_conn(f).await;
-        }
-        let readers = Arc::clone(&self.readers);
-        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
-        tokio::task::spawn_blocking(move || {
-            let n = readers.len();
-            // The first free one from a rotating start; if all are busy, wait for that one.
-            let mut conn = match (0..n).find_map(|i| readers[(start + i) % n].try_lock().ok()) {
-                Some(conn) => conn,
-                None => readers[start % n]
-                    .lock()
-                    .map_err(|_| anyhow::anyhow!("the embedded store's lock was poisoned"))?,
-            };
-            f(&mut conn)
-        })
+        let connections = if self.readers.is_empty() {
+            &self.writer
+        } else {
+            &self.readers
+        };
+        run_on(
+            connections,
+            self.next_reader.fetch_add(1, Ordering::Relaxed),
+            f,
+        )
         .await
-        .map_err(|err| E::from(anyhow::Error::new(err).context("embedded store task failed")))?
     }
 
     /// Changes recorded after `seq`, oldest first, at most `limit`.

@@ -11,13 +11,16 @@ use serde_yaml::Value;
 /// template.yaml at the workspace root.
 pub const TEMPLATE: &str = include_str!("../../../template.yaml");
 
+fn template() -> anyhow::Result<Value> {
+    serde_yaml::from_str(TEMPLATE).context("template.yaml does not parse")
+}
+
 /// The `Properties` of resource `logical_id` in template.yaml.
 ///
 /// # Errors
 /// When the template does not parse or has no such resource.
 pub fn resource_properties(logical_id: &str) -> anyhow::Result<Value> {
-    let template: Value = serde_yaml::from_str(TEMPLATE).context("template.yaml does not parse")?;
-    template["Resources"][logical_id]["Properties"]
+    template()?["Resources"][logical_id]["Properties"]
         .as_mapping()
         .map(|m| Value::Mapping(m.clone()))
         .with_context(|| format!("template.yaml has no resource {logical_id} with Properties"))
@@ -29,13 +32,14 @@ pub fn resource_properties(logical_id: &str) -> anyhow::Result<Value> {
 /// # Errors
 /// When the template does not parse.
 pub fn global_function_env() -> anyhow::Result<Vec<(String, String)>> {
-    let template: Value = serde_yaml::from_str(TEMPLATE).context("template.yaml does not parse")?;
-    Ok(template["Globals"]["Function"]["Environment"]["Variables"]
-        .as_mapping()
-        .into_iter()
-        .flatten()
-        .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.as_str()?.to_owned())))
-        .collect())
+    Ok(
+        template()?["Globals"]["Function"]["Environment"]["Variables"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.as_str()?.to_owned())))
+            .collect(),
+    )
 }
 
 fn text<'a>(v: &'a Value, key: &str) -> anyhow::Result<&'a str> {
@@ -146,9 +150,8 @@ mod tests {
     fn every_function_names_the_ca_bundle_of_its_runtime() {
         // Without it the SDK's HTTPS client probes the OpenSSL locations at init and may parse a
         // whole certificate directory besides the bundle (docs/performance.md).
-        let template: Value = serde_yaml::from_str(TEMPLATE).unwrap();
         assert_eq!(
-            template["Globals"]["Function"]["Runtime"].as_str(),
+            template().unwrap()["Globals"]["Function"]["Runtime"].as_str(),
             Some("provided.al2023"),
             "the bundle path below is provided.al2023's"
         );
