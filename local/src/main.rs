@@ -80,6 +80,7 @@ async fn main() -> anyhow::Result<()> {
     let first_start = !args.data_dir.join(EMBEDDED_FILE).exists();
     let config = StoreConfig::Embedded {
         data_dir: args.data_dir.clone(),
+        readers: stockroom_store::sqlite::concurrent_readers(),
     };
     let stores = Stores {
         catalog: config.catalog().await?,

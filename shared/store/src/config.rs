@@ -20,8 +20,9 @@ pub enum StoreConfig {
     /// DynamoDB, with the endpoint and credentials the AWS SDK finds itself (including
     /// `AWS_ENDPOINT_URL_DYNAMODB` for a local server).
     DynamoDb { catalog_table: String },
-    /// The embedded SQLite file in this directory.
-    Embedded { data_dir: PathBuf },
+    /// The embedded SQLite file in this directory, with this many read-only connections beside
+    /// the writer (0: reads use the writer).
+    Embedded { data_dir: PathBuf, readers: usize },
 }
 
 impl StoreConfig {
@@ -34,6 +35,9 @@ impl StoreConfig {
                 data_dir: std::env::var_os(DATA_DIR_VAR)
                     .map(PathBuf::from)
                     .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+                // A function handles one invocation at a time: more connections would only add
+                // to its cold start.
+                readers: 0,
             },
         }
     }
@@ -50,13 +54,14 @@ impl StoreConfig {
                 ))
             }
             #[cfg(feature = "embedded")]
-            Self::Embedded { data_dir } => {
+            Self::Embedded { data_dir, readers } => {
                 use anyhow::Context as _;
                 std::fs::create_dir_all(data_dir).with_context(|| {
                     format!("failed to create the data directory {}", data_dir.display())
                 })?;
-                Arc::new(crate::sqlite::SqliteStore::open(
+                Arc::new(crate::sqlite::SqliteStore::open_with_readers(
                     &data_dir.join(EMBEDDED_FILE),
+                    *readers,
                 )?)
             }
             #[cfg(not(feature = "embedded"))]

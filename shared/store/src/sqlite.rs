@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS changes (
 ";
 
 /// The embedded store. Cheap to clone; clones share its connections: one that writes (and
-/// reads inside write transactions), and, for a file, a few read-only ones, so reads run side by
+/// reads inside write transactions), and, when opened with them, read-only ones, so reads run side by
 /// side on WAL snapshots instead of queueing behind one lock.
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -93,8 +93,9 @@ async fn run_on<T: Send + 'static, E: From<anyhow::Error> + Send + 'static>(
     .map_err(|err| E::from(anyhow::Error::new(err).context("embedded store task failed")))?
 }
 
-/// Read connections per file: one per core, at most four.
-fn reader_count() -> usize {
+/// Read connections for a server of concurrent requests (the dev server): one per core, at
+/// most four.
+pub fn concurrent_readers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
@@ -105,16 +106,26 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the store file at `path`.
+    /// Opens (creating if needed) the store file at `path`, with one connection for reads and
+    /// writes: enough for a process that handles one request at a time, like a Lambda function.
     ///
     /// # Errors
     /// When the file cannot be opened or its schema cannot be created.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
+        Self::open_with_readers(path, 0)
+    }
+
+    /// Opens the store file at `path` with `readers` read-only connections beside the writer,
+    /// so concurrent reads do not queue behind one lock ([`concurrent_readers`] suits a server).
+    ///
+    /// # Errors
+    /// When the file cannot be opened or its schema cannot be created.
+    pub fn open_with_readers(path: &Path, readers: usize) -> anyhow::Result<Self> {
         let conn = Connection::open(path)
             .with_context(|| format!("failed to open the embedded store {}", path.display()))?;
         let mut store = Self::init(conn)?;
         // Opened after the writer has created the file, the schema and the WAL.
-        store.readers = (0..reader_count())
+        store.readers = (0..readers)
             .map(|_| {
                 let reader = Connection::open_with_flags(
                     path,

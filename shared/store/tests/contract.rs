@@ -324,12 +324,15 @@ mod stores {
 
     use stockroom_store::catalog::CatalogStore;
 
-    /// A store file, as `cargo dev` opens it: a writer and read-only connections, so every
-    /// case also checks that reads on another connection see the writes before them.
+    /// A store file with read-only connections beside the writer, as `cargo dev` opens it, so
+    /// every case also checks that reads on another connection see the writes before them.
     pub async fn sqlite() -> Arc<dyn CatalogStore> {
         let dir = std::env::temp_dir().join(format!("stockroom-contract-{}", ulid::Ulid::new()));
         std::fs::create_dir_all(&dir).unwrap();
-        Arc::new(stockroom_store::sqlite::SqliteStore::open(&dir.join("stockroom.db")).unwrap())
+        Arc::new(
+            stockroom_store::sqlite::SqliteStore::open_with_readers(&dir.join("stockroom.db"), 2)
+                .unwrap(),
+        )
     }
 
     pub async fn dynamodb() -> Arc<dyn CatalogStore> {
