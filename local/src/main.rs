@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
-use stockroom_local::registry::Stores;
 use stockroom_local::server::{App, serve};
 use stockroom_store::StoreConfig;
 use stockroom_store::config::EMBEDDED_FILE;
@@ -82,15 +81,16 @@ async fn main() -> anyhow::Result<()> {
         data_dir: args.data_dir.clone(),
         readers: stockroom_store::sqlite::concurrent_readers(),
     };
-    let stores = Stores {
-        catalog: config.catalog().await?,
-    };
+    let store = config.open().await?;
     if first_start {
-        let created = stockroom_local::seed::seed(&*stores.catalog).await?;
-        println!("New embedded store: seeded {created} sample products.");
+        let seeded = stockroom_local::seed::seed(&store).await?;
+        println!(
+            "New embedded store: seeded {} sample products and {} stock levels.",
+            seeded.products, seeded.stock_levels
+        );
     }
 
-    let app = Arc::new(App::new(routes, stores, openapi)?);
+    let app = Arc::new(App::new(routes, store, openapi)?);
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
         .await
         .with_context(|| format!("failed to listen on {}:{}", args.host, args.port))?;

@@ -1,47 +1,42 @@
-//! Which in-process handler serves which function binary. A test checks that this table and
-//! template.yaml name the same binaries, both ways.
+//! Which in-process handler serves which function binary: every service's endpoints, from the
+//! one list of services in [`handlers`]. A test checks that these and template.yaml name the
+//! same binaries, both ways.
 
-use std::sync::Arc;
+use stockroom_http::{BoxResponse, Endpoints, Request};
+use stockroom_store::Store;
 
-use stockroom_catalog::Operation;
-use stockroom_http::{Body, Request, Response};
-use stockroom_store::catalog::CatalogStore;
-
-/// The stores the functions use, opened once for the whole dev server.
-#[derive(Clone)]
-pub struct Stores {
-    pub catalog: Arc<dyn CatalogStore>,
+/// One function's handler, whichever service it belongs to.
+pub trait Handler: Send + Sync {
+    /// The function's binary (its template.yaml `Metadata.BuildProperties.Binary`).
+    fn binary(&self) -> &'static str;
+    /// Runs the handler with the dev server's store, as the function would run in Lambda.
+    fn call<'a>(&self, store: &'a Store, req: Request) -> BoxResponse<'a>;
 }
 
-/// A function's handler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Handler {
-    Catalog(Operation),
-    Health,
+impl<O: Endpoints<Store>> Handler for O {
+    fn binary(&self) -> &'static str {
+        Endpoints::binary(*self)
+    }
+
+    fn call<'a>(&self, store: &'a Store, req: Request) -> BoxResponse<'a> {
+        Endpoints::call(*self, store, req)
+    }
 }
 
-impl Handler {
-    /// Every handler the dev server knows, by binary name.
-    pub fn all() -> Vec<(&'static str, Self)> {
-        let mut all: Vec<_> = Operation::ALL
-            .into_iter()
-            .map(|op| (op.binary(), Self::Catalog(op)))
-            .collect();
-        all.push(("health", Self::Health));
-        all
-    }
+fn service<O: Endpoints<Store>>() -> impl Iterator<Item = Box<dyn Handler>> {
+    O::all().iter().map(|op| Box::new(*op) as Box<dyn Handler>)
+}
 
-    pub fn for_binary(binary: &str) -> Option<Self> {
-        Self::all()
-            .into_iter()
-            .find(|(name, _)| *name == binary)
-            .map(|(_, h)| h)
-    }
+/// Every handler the dev server knows. The one list of services: a new service is one line
+/// here (and its crate in this package's Cargo.toml).
+pub fn handlers() -> Vec<Box<dyn Handler>> {
+    service::<stockroom_catalog::Operation>()
+        .chain(service::<stockroom_inventory::Operation>())
+        .chain(service::<stockroom_health::Operation>())
+        .collect()
+}
 
-    pub async fn call(self, stores: &Stores, req: Request) -> Response<Body> {
-        match self {
-            Self::Catalog(op) => op.call(&*stores.catalog, req).await,
-            Self::Health => stockroom_health::health(req).await,
-        }
-    }
+/// The handler of `binary`, if any.
+pub fn for_binary(binary: &str) -> Option<Box<dyn Handler>> {
+    handlers().into_iter().find(|h| h.binary() == binary)
 }

@@ -1,8 +1,11 @@
-//! Sample products for a new embedded store, so `cargo dev` has something to show at once.
+//! Sample products and their stock for a new store, so `cargo dev` has something to show at
+//! once (the benchmark seeds its DynamoDB tables with the same).
 
 use stockroom_domain::catalog::{Category, Description, Product, ProductDetails, ProductName};
+use stockroom_domain::inventory::{Available, Quantity, StockMove};
 use stockroom_domain::{Currency, Price, ProductId, timestamp};
-use stockroom_store::catalog::{ProductWriter, WriteError};
+use stockroom_store::Store;
+use stockroom_store::catalog::WriteError;
 
 /// `(id, name, description, price, currency, category)`.
 const SAMPLES: &[(&str, &str, &str, i64, &str, &str)] = &[
@@ -56,12 +59,35 @@ const SAMPLES: &[(&str, &str, &str, i64, &str, &str)] = &[
     ),
 ];
 
-/// Creates the sample products that do not exist yet; returns how many it created.
+/// Units available of each sample product, by id. `sku-pen` is below the low-stock threshold
+/// of 10 on purpose, and `sku-plant` has no stock level at all. `sku-kettle` also has
+/// [`KETTLES_RESERVED`] of its units reserved, as if for an order.
+const STOCK: &[(&str, i64)] = &[
+    ("sku-mug", 40),
+    ("sku-kettle", 12),
+    ("sku-notebook", 100),
+    ("sku-pen", 8),
+    ("sku-lamp", 25),
+];
+
+/// Units of `sku-kettle` the seed reserves, so a release has something to release.
+pub const KETTLES_RESERVED: i64 = 2;
+
+/// What [`seed`] created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seeded {
+    pub products: usize,
+    pub stock_levels: usize,
+}
+
+/// Creates the sample products that do not exist yet, and sets their stock.
 ///
 /// # Errors
 /// When the store fails for another reason than an existing id.
-pub async fn seed(store: &dyn ProductWriter) -> anyhow::Result<usize> {
-    let mut created = 0;
+pub async fn seed(store: &Store) -> anyhow::Result<Seeded> {
+    let catalog = store.catalog()?;
+    let inventory = store.inventory()?;
+    let mut products = 0;
     for (id, name, description, price, currency, category) in SAMPLES {
         let product = Product::new(
             ProductId::parse(id)?,
@@ -74,11 +100,31 @@ pub async fn seed(store: &dyn ProductWriter) -> anyhow::Result<usize> {
             },
             timestamp::now(),
         );
-        match store.create_product(&product).await {
-            Ok(()) => created += 1,
+        match catalog.create_product(&product).await {
+            Ok(()) => products += 1,
             Err(WriteError::AlreadyExists(_)) => {}
             Err(err) => return Err(err.into()),
         }
     }
-    Ok(created)
+    for (id, units) in STOCK {
+        inventory
+            .set_stock(
+                &ProductId::parse(id)?,
+                Available::new(*units)?,
+                timestamp::now(),
+            )
+            .await?;
+    }
+    inventory
+        .move_stock(
+            &ProductId::parse("sku-kettle")?,
+            StockMove::Reserve,
+            Quantity::new(KETTLES_RESERVED)?,
+            timestamp::now(),
+        )
+        .await?;
+    Ok(Seeded {
+        products,
+        stock_levels: STOCK.len(),
+    })
 }

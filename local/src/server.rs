@@ -14,16 +14,19 @@ use stockroom_http::{ErrorKind, Problem};
 use tracing::Instrument as _;
 
 use crate::event::{Incoming, event_json, into_request};
-use crate::registry::{Handler, Stores};
+use stockroom_store::Store;
+
+use crate::registry::Handler;
 use crate::template::Route;
 
 /// API Gateway refuses request bodies over 10 MB before any function sees them.
 pub const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
 
-/// Everything a request needs: the routes with their handlers, the stores, the spec.
+/// Everything a request needs: the routes with their handlers, the one store every handler's
+/// port comes from, the spec.
 pub struct App {
-    pub routes: Vec<(Route, Handler)>,
-    pub stores: Stores,
+    pub routes: Vec<(Route, Box<dyn Handler>)>,
+    pub store: Store,
     pub openapi: String,
 }
 
@@ -33,11 +36,11 @@ impl App {
     /// # Errors
     /// When a route's binary has no handler here: the dev server would silently 404 a real
     /// endpoint otherwise.
-    pub fn new(routes: Vec<Route>, stores: Stores, openapi: String) -> anyhow::Result<Self> {
+    pub fn new(routes: Vec<Route>, store: Store, openapi: String) -> anyhow::Result<Self> {
         let routes = routes
             .into_iter()
             .map(|route| {
-                let handler = Handler::for_binary(&route.binary).with_context(|| {
+                let handler = crate::registry::for_binary(&route.binary).with_context(|| {
                     format!(
                         "template route {} names binary {} that has no handler",
                         route.key(),
@@ -49,7 +52,7 @@ impl App {
             .collect::<anyhow::Result<_>>()?;
         Ok(Self {
             routes,
-            stores,
+            store,
             openapi,
         })
     }
@@ -186,7 +189,7 @@ async fn invoke(
                 ));
             }
         };
-        let response = handler.call(&app.stores, request).await;
+        let response = handler.call(&app.store, request).await;
         tracing::info!(status = response.status().as_u16(), route = %route.key(), "invoked");
         into_axum(response)
     }

@@ -3,18 +3,14 @@
 
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
-use stockroom_local::registry::Stores;
 use stockroom_local::server::{App, serve};
+use stockroom_store::Store;
 use stockroom_store::sqlite::SqliteStore;
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use stockroom_store::testing::workspace;
 
 struct Server {
     base: String,
@@ -25,10 +21,8 @@ impl Server {
     async fn start() -> Self {
         let routes = stockroom_local::template::load(&workspace().join("template.yaml")).unwrap();
         let openapi = std::fs::read_to_string(workspace().join("openapi.yaml")).unwrap();
-        let stores = Stores {
-            catalog: Arc::new(SqliteStore::in_memory().unwrap()),
-        };
-        let app = Arc::new(App::new(routes, stores, openapi).unwrap());
+        let store = Store::embedded(SqliteStore::in_memory().unwrap());
+        let app = Arc::new(App::new(routes, store, openapi).unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(serve(listener, app, std::future::pending()));

@@ -4,15 +4,9 @@
 
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
 
-use std::path::PathBuf;
-use std::sync::Arc;
-
-use stockroom_local::registry::{Handler, Stores};
+use stockroom_store::Store;
 use stockroom_store::sqlite::SqliteStore;
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use stockroom_store::testing::workspace;
 
 /// `(file, status it must answer with, text the body must contain)`.
 const EXPECTED: &[(&str, u16, &str)] = &[
@@ -24,6 +18,18 @@ const EXPECTED: &[(&str, u16, &str)] = &[
     ("update_product.json", 200, r#""price":990"#),
     ("delete_product.json", 204, ""),
     ("get_product_prices.json", 200, r#""lowest":1250"#),
+    ("list_stock.json", 200, r#""product_id":"sku-kettle""#),
+    ("get_stock.json", 200, r#""available":40"#),
+    ("set_stock.json", 200, r#""available":30"#),
+    ("decrement_stock.json", 200, r#""available":39"#),
+    (
+        "decrement_stock_insufficient.json",
+        409,
+        "has 8 available, fewer than the 9 requested",
+    ),
+    ("reserve_stock.json", 200, r#""reserved":2"#),
+    ("release_stock.json", 200, r#""reserved":1"#),
+    ("delete_stock.json", 204, ""),
 ];
 
 #[tokio::test]
@@ -44,11 +50,8 @@ async fn every_sample_event_runs_through_its_handler_with_the_documented_result(
 
     for (file, status, needle) in EXPECTED {
         // A fresh seeded store per event, so each sample stands alone as it does with `cargo lambda invoke`.
-        let store = SqliteStore::in_memory().unwrap();
+        let store = Store::embedded(SqliteStore::in_memory().unwrap());
         stockroom_local::seed::seed(&store).await.unwrap();
-        let stores = Stores {
-            catalog: Arc::new(store),
-        };
 
         let text = std::fs::read_to_string(workspace().join("events").join(file)).unwrap();
         let event: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -57,13 +60,10 @@ async fn every_sample_event_runs_through_its_handler_with_the_documented_result(
             .iter()
             .find(|r| r.key() == route_key)
             .unwrap_or_else(|| panic!("{file}: routeKey {route_key:?} is not a template route"));
-        let handler = Handler::for_binary(&route.binary).unwrap();
+        let handler = stockroom_local::registry::for_binary(&route.binary).unwrap();
 
         let response = handler
-            .call(
-                &stores,
-                stockroom_local::event::into_request(event).unwrap(),
-            )
+            .call(&store, stockroom_local::event::into_request(event).unwrap())
             .await;
         let body = match response.body() {
             lambda_http::Body::Text(t) => t.clone(),

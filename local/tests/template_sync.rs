@@ -4,13 +4,9 @@
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
-use stockroom_local::registry::Handler;
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use stockroom_local::registry::handlers;
+use stockroom_store::testing::{cargo_bins, workspace};
 
 fn template_routes() -> Vec<stockroom_local::template::Route> {
     stockroom_local::template::load(&workspace().join("template.yaml")).unwrap()
@@ -20,7 +16,7 @@ fn template_routes() -> Vec<stockroom_local::template::Route> {
 fn every_template_route_has_a_handler_and_every_handler_a_route() {
     let routes = template_routes();
     let routed: BTreeSet<&str> = routes.iter().map(|r| r.binary.as_str()).collect();
-    let handled: BTreeSet<&str> = Handler::all().into_iter().map(|(name, _)| name).collect();
+    let handled: BTreeSet<&str> = handlers().iter().map(|h| h.binary()).collect();
     let unhandled: Vec<_> = routed.difference(&handled).collect();
     let unrouted: Vec<_> = handled.difference(&routed).collect();
     assert!(
@@ -35,17 +31,14 @@ fn every_template_route_has_a_handler_and_every_handler_a_route() {
 
 #[test]
 fn every_handler_binary_exists_as_a_cargo_bin() {
-    for (name, _) in Handler::all() {
-        let found = ["functions/catalog", "functions/health"]
-            .iter()
-            .any(|krate| {
-                workspace()
-                    .join(krate)
-                    .join("src/bin")
-                    .join(format!("{name}.rs"))
-                    .exists()
-            });
-        assert!(found, "no src/bin/{name}.rs for handler {name}");
+    // The crates come from `cargo metadata`: no list of services to keep up to date here.
+    let bins: BTreeSet<String> = cargo_bins().unwrap().into_iter().map(|b| b.name).collect();
+    for handler in handlers() {
+        assert!(
+            bins.contains(handler.binary()),
+            "no workspace binary {} for its handler",
+            handler.binary()
+        );
     }
 }
 

@@ -10,7 +10,6 @@
 
 mod runtime_api;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -18,19 +17,39 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use serde_json::Value;
 use stockroom_store::sqlite::SqliteStore;
+use stockroom_store::tables::Table;
 use tokio::io::AsyncBufReadExt as _;
 
 use crate::runtime_api::RuntimeApi;
 
-const FUNCTIONS: &[&str] = &[
-    "list_products",
-    "create_product",
-    "get_product",
-    "update_product",
-    "delete_product",
-    "get_product_prices",
-    "health",
-];
+/// Every function binary template.yaml deploys, in its order: what the benchmark measures
+/// unless `--functions` says otherwise.
+fn template_functions() -> anyhow::Result<Vec<String>> {
+    let routes = stockroom_local::template::load(&workspace().join("template.yaml"))?;
+    let mut functions: Vec<String> = Vec::new();
+    for route in routes {
+        if !functions.contains(&route.binary) {
+            functions.push(route.binary);
+        }
+    }
+    Ok(functions)
+}
+
+/// The workspace package of each binary in `functions`, from `cargo metadata`.
+fn packages_of(functions: &[&str]) -> anyhow::Result<Vec<String>> {
+    let bins = stockroom_store::testing::cargo_bins()?;
+    let mut packages: Vec<String> = Vec::new();
+    for f in functions {
+        let bin = bins
+            .iter()
+            .find(|b| b.name == *f)
+            .with_context(|| format!("no workspace package has a binary {f}"))?;
+        if !packages.contains(&bin.package) {
+            packages.push(bin.package.clone());
+        }
+    }
+    Ok(packages)
+}
 
 #[derive(Debug, Clone)]
 struct Args {
@@ -71,7 +90,7 @@ fn parse_args() -> anyhow::Result<Args> {
         profile: String::from("release"),
         iterations: 20,
         warm: 100,
-        functions: FUNCTIONS.iter().map(|f| (*f).to_owned()).collect(),
+        functions: template_functions()?,
         stores: vec![Store::Embedded, Store::DynamoDb],
         build: true,
         sizes: true,
@@ -115,9 +134,7 @@ fn parse_args() -> anyhow::Result<Args> {
     Ok(args)
 }
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use stockroom_store::testing::workspace;
 
 fn profile_dir(profile: &str) -> &str {
     if profile == "dev" { "debug" } else { profile }
@@ -283,17 +300,20 @@ async fn cold_start(
     Ok(sample)
 }
 
-/// Gives the function a store with the sample products in it.
+/// Gives the function a store with the sample products and stock in it, and enough stock that
+/// every warm invocation of a stock change succeeds like the first.
 async fn prepare(
     store: Store,
-    tables: &mut BTreeMap<&'static str, String>,
+    tables: &mut Option<Vec<(Table, String)>>,
 ) -> anyhow::Result<(Vec<(String, String)>, Option<PathBuf>)> {
     match store {
         Store::Embedded => {
             let dir = std::env::temp_dir().join(format!("stockroom-bench-{}", ulid::Ulid::new()));
             std::fs::create_dir_all(&dir)?;
-            let seeded = SqliteStore::open(&dir.join("stockroom.db"))?;
-            stockroom_local::seed::seed(&seeded).await?;
+            let seeded = stockroom_store::Store::embedded(SqliteStore::open(
+                &dir.join(stockroom_store::config::EMBEDDED_FILE),
+            )?);
+            seed(&seeded).await?;
             Ok((
                 vec![(
                     String::from("STOCKROOM_DATA_DIR"),
@@ -303,20 +323,51 @@ async fn prepare(
             ))
         }
         Store::DynamoDb => {
-            let table = match tables.get("catalog") {
-                Some(table) => table.clone(),
-                None => {
-                    let table = stockroom_store::testing::create_catalog_table().await;
-                    tables.insert("catalog", table.clone());
-                    table
+            // Every service's table, created once per run from template.yaml's key schemas.
+            if tables.is_none() {
+                let mut created = Vec::new();
+                for table in stockroom_store::tables::ALL {
+                    created.push((*table, stockroom_store::testing::create_table(*table).await));
                 }
-            };
+                *tables = Some(created);
+            }
+            let tables = tables.clone().unwrap_or_default();
             let client = stockroom_store::dynamodb::client_from_env().await;
-            let catalog = stockroom_store::dynamodb::DynamoCatalog::new(client, table.clone());
-            stockroom_local::seed::seed(&catalog).await?;
-            Ok((vec![(String::from("CATALOG_TABLE"), table)], None))
+            seed(&stockroom_store::Store::dynamodb(client, tables.clone())).await?;
+            Ok((
+                tables
+                    .into_iter()
+                    .map(|(table, name)| (table.env_var.to_owned(), name))
+                    .collect(),
+                None,
+            ))
         }
     }
+}
+
+/// The dev server's sample data, plus a million units of the products the stock samples in
+/// events/ change (half of `sku-kettle`'s reserved, for release), so a hundred warm
+/// invocations never run out.
+async fn seed(store: &stockroom_store::Store) -> anyhow::Result<()> {
+    use stockroom_domain::inventory::{Available, Quantity, StockMove};
+    stockroom_local::seed::seed(store).await?;
+    let inventory = store.inventory()?;
+    let now = stockroom_domain::timestamp::now();
+    for sku in ["sku-mug", "sku-kettle"] {
+        let id = stockroom_domain::ProductId::parse(sku)?;
+        inventory
+            .set_stock(&id, Available::new(1_000_000)?, now)
+            .await?;
+    }
+    inventory
+        .move_stock(
+            &stockroom_domain::ProductId::parse("sku-kettle")?,
+            StockMove::Reserve,
+            Quantity::new(500_000)?,
+            now,
+        )
+        .await?;
+    Ok(())
 }
 
 struct Row {
@@ -419,7 +470,7 @@ async fn measure(
     function: &str,
     store: Option<Store>,
     args: &Args,
-    tables: &mut BTreeMap<&'static str, String>,
+    tables: &mut Option<Vec<(Table, String)>>,
 ) -> anyhow::Result<Row> {
     let event = event_for(function)?;
     let mut samples = Vec::new();
@@ -458,13 +509,11 @@ fn sizes(functions: &[String]) -> anyhow::Result<()> {
             .env("CARGO_TARGET_DIR", &target)
             .args(["lambda", "build", "--release"]);
         cmd.arg(flag);
-        for package in [
-            "stockroom-catalog",
-            "stockroom-health",
-            "stockroom-bench-floor",
-        ] {
-            cmd.args(["-p", package]);
+        let measured: Vec<&str> = functions.iter().map(String::as_str).collect();
+        for package in packages_of(&measured)? {
+            cmd.args(["-p", &package]);
         }
+        cmd.args(["-p", "stockroom-bench-floor"]);
         for f in functions.iter().map(String::as_str).chain(["hello"]) {
             cmd.args(["--bin", f]);
         }
@@ -523,21 +572,21 @@ fn build(args: &Args, bins: &Path) -> anyhow::Result<()> {
     cargo(&["stockroom-bench-floor"], None, &["hello"])?;
     copy(&["hello"], bins)?;
     let functions: Vec<&str> = args.functions.iter().map(String::as_str).collect();
-    let catalog: Vec<&str> = functions
+    let packages = packages_of(&functions)?;
+    let packages: Vec<&str> = packages.iter().map(String::as_str).collect();
+    cargo(&packages, None, &functions)?;
+    copy(&functions, &bins.join("dynamodb"))?;
+    // Every function but health uses a store; built again with the embedded one.
+    let stored: Vec<&str> = functions
         .iter()
         .copied()
         .filter(|f| *f != "health")
         .collect();
-    let packages = ["stockroom-catalog", "stockroom-health"];
-    cargo(&packages, None, &functions)?;
-    copy(&functions, &bins.join("dynamodb"))?;
-    if args.stores.contains(&Store::Embedded) && !catalog.is_empty() {
-        cargo(
-            &["stockroom-catalog"],
-            Some("stockroom-catalog/embedded"),
-            &catalog,
-        )?;
-        copy(&catalog, &bins.join("embedded"))?;
+    if args.stores.contains(&Store::Embedded) && !stored.is_empty() {
+        let packages = packages_of(&stored)?;
+        let packages: Vec<&str> = packages.iter().map(String::as_str).collect();
+        cargo(&packages, Some("stockroom-store/embedded"), &stored)?;
+        copy(&stored, &bins.join("embedded"))?;
     }
     if args.wrk {
         cargo(&["stockroom-local"], None, &["stockroom-dev"])?;
@@ -635,7 +684,7 @@ async fn main() -> anyhow::Result<()> {
         std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
     );
 
-    let mut tables = BTreeMap::new();
+    let mut tables = None;
     let floor = measure(&bins.join("hello"), "hello", None, &args, &mut tables).await?;
     let mut rows = Vec::new();
     for function in &args.functions {

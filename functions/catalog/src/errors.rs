@@ -1,32 +1,9 @@
 //! One error enum per operation: what each endpoint can answer besides success. The status of
 //! each comes from its [`ErrorKind`], mapped to HTTP in one place (`stockroom_http`).
 
-use stockroom_domain::{FieldError, ProductId};
-use stockroom_http::{ApiError, ErrorKind, RequestError};
+use stockroom_domain::ProductId;
+use stockroom_http::{RequestError, api_error};
 use stockroom_store::catalog::WriteError;
-
-/// Implements [`ApiError`] for an operation's enum: request errors keep their own kind, the
-/// listed variants get theirs, `Unexpected` is internal.
-macro_rules! api_error {
-    ($ty:ident { $($variant:ident => $kind:ident),* $(,)? }) => {
-        impl ApiError for $ty {
-            fn kind(&self) -> ErrorKind {
-                match self {
-                    Self::Request(err) => err.kind(),
-                    $(Self::$variant(..) => ErrorKind::$kind,)*
-                    Self::Unexpected(_) => ErrorKind::Internal,
-                }
-            }
-
-            fn field_errors(&self) -> &[FieldError] {
-                match self {
-                    Self::Request(err) => err.field_errors(),
-                    _ => &[],
-                }
-            }
-        }
-    };
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ListProductsError {
@@ -41,17 +18,20 @@ api_error!(ListProductsError {});
 pub enum CreateProductError {
     #[error(transparent)]
     Request(#[from] RequestError),
-    #[error("A product with the id {0:?} already exists.")]
+    #[error("A product with the id \"{0}\" already exists.")]
     AlreadyExists(ProductId),
+    #[error("Product \"{0}\" is being created by someone else right now; try again.")]
+    Contended(ProductId),
     #[error("failed to create a product")]
     Unexpected(#[source] anyhow::Error),
 }
-api_error!(CreateProductError { AlreadyExists => Conflict });
+api_error!(CreateProductError { AlreadyExists => Conflict, Contended => Conflict });
 
 impl From<WriteError> for CreateProductError {
     fn from(err: WriteError) -> Self {
         match err {
             WriteError::AlreadyExists(id) => Self::AlreadyExists(id),
+            WriteError::Contended(id) => Self::Contended(id),
             other => Self::Unexpected(other.into()),
         }
     }
@@ -74,7 +54,7 @@ pub enum UpdateProductError {
     Request(#[from] RequestError),
     #[error("No product has the id \"{0}\".")]
     NotFound(ProductId),
-    #[error("Product {0:?} is being changed by someone else right now; try again.")]
+    #[error("Product \"{0}\" is being changed by someone else right now; try again.")]
     Contended(ProductId),
     #[error("failed to replace a product")]
     Unexpected(#[source] anyhow::Error),
@@ -97,15 +77,18 @@ pub enum DeleteProductError {
     Request(#[from] RequestError),
     #[error("No product has the id \"{0}\".")]
     NotFound(ProductId),
+    #[error("Product \"{0}\" is being changed by someone else right now; try again.")]
+    Contended(ProductId),
     #[error("failed to delete a product")]
     Unexpected(#[source] anyhow::Error),
 }
-api_error!(DeleteProductError { NotFound => NotFound });
+api_error!(DeleteProductError { NotFound => NotFound, Contended => Conflict });
 
 impl From<WriteError> for DeleteProductError {
     fn from(err: WriteError) -> Self {
         match err {
             WriteError::NotFound(id) => Self::NotFound(id),
+            WriteError::Contended(id) => Self::Contended(id),
             other => Self::Unexpected(other.into()),
         }
     }
@@ -121,3 +104,64 @@ pub enum GetProductPricesError {
     Unexpected(#[source] anyhow::Error),
 }
 api_error!(GetProductPricesError { NotFound => NotFound });
+
+#[cfg(test)]
+mod tests {
+    //! Every sentence a client can read, pinned: ids as sent, never a Rust debug form.
+
+    use super::*;
+    use stockroom_http::{ApiError, ErrorKind};
+
+    fn id() -> ProductId {
+        ProductId::parse("sku-mug").unwrap()
+    }
+
+    #[test]
+    fn every_client_error_sentence_names_the_id_as_sent() {
+        let cases: Vec<(Box<dyn ApiError>, ErrorKind, &str)> = vec![
+            (
+                Box::new(CreateProductError::from(WriteError::AlreadyExists(id()))),
+                ErrorKind::Conflict,
+                "A product with the id \"sku-mug\" already exists.",
+            ),
+            (
+                Box::new(CreateProductError::from(WriteError::Contended(id()))),
+                ErrorKind::Conflict,
+                "Product \"sku-mug\" is being created by someone else right now; try again.",
+            ),
+            (
+                Box::new(GetProductError::NotFound(id())),
+                ErrorKind::NotFound,
+                "No product has the id \"sku-mug\".",
+            ),
+            (
+                Box::new(UpdateProductError::from(WriteError::NotFound(id()))),
+                ErrorKind::NotFound,
+                "No product has the id \"sku-mug\".",
+            ),
+            (
+                Box::new(UpdateProductError::from(WriteError::Contended(id()))),
+                ErrorKind::Conflict,
+                "Product \"sku-mug\" is being changed by someone else right now; try again.",
+            ),
+            (
+                Box::new(DeleteProductError::from(WriteError::NotFound(id()))),
+                ErrorKind::NotFound,
+                "No product has the id \"sku-mug\".",
+            ),
+            (
+                Box::new(DeleteProductError::from(WriteError::Contended(id()))),
+                ErrorKind::Conflict,
+                "Product \"sku-mug\" is being changed by someone else right now; try again.",
+            ),
+            (
+                Box::new(GetProductPricesError::NotFound(id())),
+                ErrorKind::NotFound,
+                "No product has the id \"sku-mug\".",
+            ),
+        ];
+        for (err, kind, sentence) in cases {
+            assert_eq!((err.kind(), err.to_string().as_str()), (kind, sentence));
+        }
+    }
+}

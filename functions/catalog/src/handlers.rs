@@ -7,7 +7,7 @@ use stockroom_domain::page::{Cursor, Limit};
 use stockroom_domain::prices::{self, Days};
 use stockroom_domain::{ProductId, timestamp};
 use stockroom_http::{
-    Body, QueryParams, Request, RequestError, Response, error_response, json_body, path_param,
+    Body, QueryParams, Request, RequestError, Response, json_body, path_param, respond,
 };
 use stockroom_store::catalog::{PriceHistoryReader, ProductQuery, ProductReader, ProductWriter};
 
@@ -16,10 +16,6 @@ use crate::errors::{
     ListProductsError, UpdateProductError,
 };
 use crate::input::ProductInput;
-
-fn respond<E: stockroom_http::ApiError>(result: Result<Response<Body>, E>) -> Response<Body> {
-    result.unwrap_or_else(|err| error_response(&err))
-}
 
 fn product_id(req: &Request) -> Result<ProductId, RequestError> {
     path_param(req, "id", "product", ProductId::parse)
@@ -32,13 +28,15 @@ pub async fn list_products(store: &dyn ProductReader, req: Request) -> Response<
         async {
             let mut params = QueryParams::new(&req);
             let limit = params.optional("limit", Limit::parse).unwrap_or_default();
-            let cursor = params.optional("cursor", Cursor::decode);
+            let after = params
+                .optional("cursor", Cursor::<ProductId>::param)
+                .flatten();
             let category = params.optional("category", stockroom_domain::catalog::Category::parse);
             params.finish()?;
             let query = ProductQuery {
                 category,
                 limit,
-                after: cursor.map(|c| c.last_id().clone()),
+                after,
             };
             let page = store
                 .list_products(&query)

@@ -28,7 +28,10 @@ impl ProductInput {
         let required = |field: &str| FieldError::new(field, "is required");
         let id = keep(
             &mut errors,
-            self.id.as_deref().map(ProductId::parse).transpose(),
+            self.id
+                .as_deref()
+                .map(|id| ProductId::parse_field("id", id))
+                .transpose(),
         )
         .flatten();
         let name = keep(

@@ -1,10 +1,11 @@
 //! The catalog service: products, their prices and their price history.
 //!
 //! Each endpoint is one Lambda function. Its binary in `src/bin/<operation>.rs` is a tiny main
-//! that initialises telemetry, builds the store once from the environment (see
-//! [`stockroom_store::StoreConfig`]) and hands `lambda_http::run` the handler of the same name
-//! from this library. The handlers take the store port they need as an argument, so tests and
-//! the dev server call them directly with the embedded store.
+//! that initialises telemetry, opens the process's store once from the environment (see
+//! [`stockroom_store::StoreConfig`]), takes its port, and hands `lambda_http::run` the handler
+//! of the same name from this library. The handlers take the store port they need as an
+//! argument, so tests and the dev server call them directly with the embedded store; the dev
+//! server finds them through [`Operation`].
 
 mod errors;
 mod handlers;
@@ -19,54 +20,14 @@ pub use handlers::{
 };
 pub use input::ProductInput;
 
-use stockroom_http::{Body, Request, Response};
-use stockroom_store::catalog::CatalogStore;
-
-/// Every catalog endpoint, named by its binary (and its template.yaml `Binary` property).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    ListProducts,
-    CreateProduct,
-    GetProduct,
-    UpdateProduct,
-    DeleteProduct,
-    GetProductPrices,
-}
-
-impl Operation {
-    pub const ALL: [Self; 6] = [
-        Self::ListProducts,
-        Self::CreateProduct,
-        Self::GetProduct,
-        Self::UpdateProduct,
-        Self::DeleteProduct,
-        Self::GetProductPrices,
-    ];
-
-    pub fn binary(self) -> &'static str {
-        match self {
-            Self::ListProducts => "list_products",
-            Self::CreateProduct => "create_product",
-            Self::GetProduct => "get_product",
-            Self::UpdateProduct => "update_product",
-            Self::DeleteProduct => "delete_product",
-            Self::GetProductPrices => "get_product_prices",
-        }
-    }
-
-    pub fn from_binary(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|op| op.binary() == name)
-    }
-
-    /// Runs this operation's handler, as its Lambda function would.
-    pub async fn call(self, store: &dyn CatalogStore, req: Request) -> Response<Body> {
-        match self {
-            Self::ListProducts => list_products(store, req).await,
-            Self::CreateProduct => create_product(store, req).await,
-            Self::GetProduct => get_product(store, req).await,
-            Self::UpdateProduct => update_product(store, req).await,
-            Self::DeleteProduct => delete_product(store, req).await,
-            Self::GetProductPrices => get_product_prices(store, req).await,
-        }
+stockroom_http::operations! {
+    /// Every catalog endpoint, named by its binary (and its template.yaml `Binary` property).
+    pub enum Operation for stockroom_store::Store {
+        ListProducts = "list_products" => |s, r| list_products(&*s.catalog()?, r).await,
+        CreateProduct = "create_product" => |s, r| create_product(&*s.catalog()?, r).await,
+        GetProduct = "get_product" => |s, r| get_product(&*s.catalog()?, r).await,
+        UpdateProduct = "update_product" => |s, r| update_product(&*s.catalog()?, r).await,
+        DeleteProduct = "delete_product" => |s, r| delete_product(&*s.catalog()?, r).await,
+        GetProductPrices = "get_product_prices" => |s, r| get_product_prices(&*s.catalog()?, r).await,
     }
 }

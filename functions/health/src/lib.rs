@@ -4,7 +4,7 @@
 
 use http::StatusCode;
 use serde::Serialize;
-use stockroom_http::{Body, Request, Response};
+use stockroom_http::{Body, BoxResponse, Endpoints, Request, Response};
 
 /// The version every function reports: the workspace version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -25,4 +25,25 @@ pub async fn health(_req: Request) -> Response<Body> {
             version: VERSION,
         },
     )
+}
+
+/// The health endpoint, for the dev server. Written out rather than with `operations!`: it
+/// uses no store, so it serves with any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Health,
+}
+
+impl<S: ?Sized + Sync> Endpoints<S> for Operation {
+    fn all() -> &'static [Self] {
+        &[Self::Health]
+    }
+
+    fn binary(self) -> &'static str {
+        "health"
+    }
+
+    fn call<'a>(self, _store: &'a S, req: Request) -> BoxResponse<'a> {
+        Box::pin(health(req))
+    }
 }

@@ -1,17 +1,19 @@
 //! Stockroom's domain types: values that are valid by construction, parsed once at the edge.
 //!
-//! Every type here has a private field and a `parse`/`TryFrom` that returns a [`FieldError`]
-//! naming what is wrong, so handlers and stores never see an invalid id, price or name.
+//! Every type here has a private field and a `parse`/`new`/`TryFrom` that returns an error
+//! naming what is wrong, so handlers and stores never see an invalid id, price or quantity.
 
 pub mod catalog;
+pub mod inventory;
 pub mod page;
 pub mod prices;
 
 mod error;
-mod id;
+#[macro_use]
+pub mod id;
 mod money;
 pub mod timestamp;
 
 pub use error::FieldError;
-pub use id::ProductId;
+pub use id::{InvalidId, ProductId};
 pub use money::{Currency, Price};

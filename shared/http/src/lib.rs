@@ -2,14 +2,22 @@
 //! operation errors into `application/problem+json` responses.
 //!
 //! Handlers parse with [`json_body`], [`path_param`] and [`QueryParams`], and answer errors with
-//! [`error_response`], the one place where an error becomes a status code. A 5xx body never says
-//! what went wrong inside; the whole cause chain goes to the log instead.
+//! [`error_response`] (through [`respond`]), the one place where an error becomes a status code.
+//! A 5xx body never says what went wrong inside; the whole cause chain goes to the log instead.
+//! Each service declares its error enums with [`api_error!`] and its endpoints with
+//! [`operations!`].
 
+mod operation;
 mod problem;
 mod request;
 mod response;
 
 pub use lambda_http::{Body, Request, Response};
+pub use operation::{BoxResponse, Endpoints, internal_error, respond};
 pub use problem::{ApiError, ErrorKind, Problem, error_response};
 pub use request::{MAX_BODY_BYTES, QueryParams, RequestError, json_body, path_param};
 pub use response::{created, json, no_content};
+pub use stockroom_domain::FieldError;
+
+#[doc(hidden)]
+pub use anyhow as __anyhow;

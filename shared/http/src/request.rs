@@ -154,11 +154,11 @@ fn unknown_field(message: &str) -> Option<String> {
 ///
 /// # Errors
 /// 404 when the parameter is missing or does not parse.
-pub fn path_param<T>(
+pub fn path_param<T, E>(
     req: &Request,
     name: &str,
     what: &str,
-    parse: impl FnOnce(&str) -> Result<T, FieldError>,
+    parse: impl FnOnce(&str) -> Result<T, E>,
 ) -> Result<T, RequestError> {
     let raw = req
         .path_parameters_ref()

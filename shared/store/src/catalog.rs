@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 use stockroom_domain::ProductId;
 use stockroom_domain::catalog::Category;
 use stockroom_domain::catalog::{PriceChange, Product, ProductDetails};
-use stockroom_domain::page::{Cursor, Limit, Page};
+use stockroom_domain::page::{Limit, Page};
+
+/// Why a catalog write did not happen.
+pub type WriteError = crate::error::WriteError<ProductId>;
 
 /// Which products to list: ascending by id, after `after`, optionally one category.
 #[derive(Debug, Clone, Default)]
@@ -13,19 +16,6 @@ pub struct ProductQuery {
     pub category: Option<Category>,
     pub limit: Limit,
     pub after: Option<ProductId>,
-}
-
-/// Why a write did not happen. Nothing was changed in any of these cases.
-#[derive(Debug, thiserror::Error)]
-pub enum WriteError {
-    #[error("a product with the id {0:?} already exists")]
-    AlreadyExists(ProductId),
-    #[error("no product has the id \"{0}\"")]
-    NotFound(ProductId),
-    #[error("product {0:?} kept changing while it was being replaced; try again")]
-    Contended(ProductId),
-    #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
 }
 
 #[async_trait]
@@ -46,15 +36,17 @@ pub trait ProductWriter: Send + Sync {
     /// Stores a new product and records its first price, both or neither.
     ///
     /// # Errors
-    /// [`WriteError::AlreadyExists`] when the id is taken.
+    /// [`WriteError::AlreadyExists`] when the id is taken; [`WriteError::Contended`] when
+    /// another transaction held the id at the same moment (DynamoDB's `TransactionConflict`).
     async fn create_product(&self, product: &Product) -> Result<(), WriteError>;
 
     /// Replaces the client-set fields of product `id` at `now`, recording a price change if the
     /// price moved, both or neither. A concurrent replace is never lost: the write is
-    /// conditional on the version read, and retried.
+    /// conditional on the version read, and retried (also when another transaction held it).
     ///
     /// # Errors
-    /// [`WriteError::NotFound`] when there is no such product.
+    /// [`WriteError::NotFound`] when there is no such product; [`WriteError::Contended`] when
+    /// the retries ran out.
     async fn replace_product(
         &self,
         id: &ProductId,
@@ -92,20 +84,7 @@ impl<T: ProductReader + ProductWriter + PriceHistoryReader> CatalogStore for T {
 /// How many times a replace re-reads and retries when another writer got in between.
 pub(crate) const REPLACE_ATTEMPTS: usize = 8;
 
-/// One page from products fetched in id order with one extra: the extra one is cut off, and
-/// its presence is what makes a cursor. Both adapters fetch `limit + 1` this way.
-pub(crate) fn page_of(mut products: Vec<Product>, limit: usize) -> Page<Product> {
-    let more = products.len() > limit;
-    products.truncate(limit);
-    let next_cursor = more
-        .then(|| {
-            products
-                .last()
-                .map(|p| Cursor::after(p.id.clone()).encode())
-        })
-        .flatten();
-    Page {
-        items: products,
-        next_cursor,
-    }
+/// The page of products from `products` fetched in id order with one extra.
+pub(crate) fn page_of(products: Vec<Product>, limit: Limit) -> Page<Product> {
+    Page::of(products, limit, |p| p.id.clone())
 }

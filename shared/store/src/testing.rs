@@ -1,5 +1,6 @@
-//! Test support: DynamoDB tables in a local DynamoDB-compatible server, created from the very
-//! key schema template.yaml deploys.
+//! Test support, the one place for it: the workspace and its binaries, template.yaml, stores
+//! for tests (DynamoDB tables in a local DynamoDB-compatible server, created from the very key
+//! schema template.yaml deploys, or an embedded store file), and builders for domain values.
 
 use anyhow::Context as _;
 use aws_sdk_dynamodb::types::{
@@ -10,6 +11,72 @@ use serde_yaml::Value;
 
 /// template.yaml at the workspace root.
 pub const TEMPLATE: &str = include_str!("../../../template.yaml");
+
+/// The workspace root, where template.yaml, openapi.yaml and events/ live.
+pub fn workspace() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A binary target of a workspace package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CargoBin {
+    /// The binary's name: a function's `Metadata.BuildProperties.Binary`.
+    pub name: String,
+    /// The package that has it (`stockroom-catalog`).
+    pub package: String,
+    /// Features of that package (`embedded` where it has one).
+    pub features: Vec<String>,
+}
+
+/// Every binary of every workspace package, as `cargo metadata` reports them, so that nothing
+/// keeps its own list of service crates.
+///
+/// # Errors
+/// When cargo cannot be run or its answer not read.
+pub fn cargo_bins() -> anyhow::Result<Vec<CargoBin>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| String::from("cargo"));
+    let output = std::process::Command::new(cargo)
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
+        .current_dir(workspace())
+        .output()
+        .context("failed to run cargo metadata")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).context("cargo metadata is not JSON")?;
+    let mut bins = Vec::new();
+    for package in metadata["packages"].as_array().into_iter().flatten() {
+        let features: Vec<String> = package["features"]
+            .as_object()
+            .into_iter()
+            .flat_map(|f| f.keys().cloned())
+            .collect();
+        for target in package["targets"].as_array().into_iter().flatten() {
+            let is_bin = target["kind"]
+                .as_array()
+                .is_some_and(|kinds| kinds.iter().any(|k| k == "bin"));
+            if let (true, Some(name), Some(pkg)) =
+                (is_bin, target["name"].as_str(), package["name"].as_str())
+            {
+                bins.push(CargoBin {
+                    name: name.to_owned(),
+                    package: pkg.to_owned(),
+                    features: features.clone(),
+                });
+            }
+        }
+    }
+    Ok(bins)
+}
 
 fn template() -> anyhow::Result<Value> {
     serde_yaml::from_str(TEMPLATE).context("template.yaml does not parse")
@@ -137,9 +204,57 @@ pub async fn create_table_like(logical_id: &str, prefix: &str) -> String {
     name
 }
 
-/// A fresh catalog table.
-pub async fn create_catalog_table() -> String {
-    create_table_like("CatalogTable", "catalog").await
+/// A fresh table shaped like `table`'s in template.yaml.
+pub async fn create_table(table: crate::tables::Table) -> String {
+    create_table_like(table.resource, table.name).await
+}
+
+/// A DynamoDB store over fresh tables for every service, in the local server.
+pub async fn dynamodb_store() -> crate::Store {
+    let mut tables = Vec::new();
+    for table in crate::tables::ALL {
+        tables.push((*table, create_table(*table).await));
+    }
+    crate::Store::dynamodb(crate::dynamodb::client_from_env().await, tables)
+}
+
+/// A path for a new embedded store file in a new temporary directory.
+pub fn temp_store_path() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("stockroom-test-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).expect("the temp dir is writable");
+    dir.join(crate::config::EMBEDDED_FILE)
+}
+
+/// Builders for domain values, so tests say only what matters to them.
+pub mod build {
+    use stockroom_domain::catalog::{Category, Product, ProductDetails, ProductName};
+    use stockroom_domain::{Currency, Price, ProductId};
+
+    /// A valid id; panics on an invalid one (a test's typo).
+    pub fn id(s: &str) -> ProductId {
+        ProductId::parse(s).expect("a valid id")
+    }
+
+    /// Details with this name, price (USD) and category, no description.
+    pub fn details(name: &str, price: i64, category: Option<&str>) -> ProductDetails {
+        ProductDetails {
+            name: ProductName::parse(name).expect("a valid name"),
+            description: None,
+            price: Price::new(price).expect("a valid price"),
+            currency: Currency::default(),
+            category: category.map(|c| Category::parse(c).expect("a valid category")),
+        }
+    }
+
+    /// A product named and identified `id`, created at `at`.
+    pub fn product(
+        id_: &str,
+        price: i64,
+        category: Option<&str>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Product {
+        Product::new(id(id_), details(id_, price, category), at)
+    }
 }
 
 #[cfg(test)]

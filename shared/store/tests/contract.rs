@@ -1,34 +1,27 @@
-//! The catalog port's contract: the same cases, run against the embedded SQLite adapter and
+//! The store ports' contract: the same cases, run against the embedded SQLite adapter and
 //! against the DynamoDB adapter talking to a real DynamoDB-compatible server.
 //!
 //! The DynamoDB half needs `AWS_ENDPOINT_URL_DYNAMODB` pointing at a local server (the README's
 //! test command starts moto's); it refuses to run against real AWS. Each test creates its own
-//! table from the key schema of `CatalogTable` in template.yaml, so the tests and the deployed
-//! table cannot disagree about keys and indexes.
+//! tables from the key schemas in template.yaml, so the tests and the deployed tables cannot
+//! disagree about keys and indexes. Each case gets three handles on one store: on SQLite three
+//! connections to one file (the first with read connections, as `cargo dev` opens it), on
+//! DynamoDB three handles on the same tables, so the races below are real races.
 
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
+
+#[path = "contract/inventory.rs"]
+mod inventory;
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use stockroom_domain::catalog::{Category, PriceChange, Product, ProductDetails, ProductName};
+use stockroom_domain::Price;
+use stockroom_domain::catalog::{Category, PriceChange, Product};
 use stockroom_domain::page::{Cursor, Limit};
-use stockroom_domain::{Currency, Price, ProductId};
+use stockroom_store::Store;
 use stockroom_store::catalog::{CatalogStore, ProductQuery, WriteError};
-
-fn id(s: &str) -> ProductId {
-    ProductId::parse(s).unwrap()
-}
-
-fn details(name: &str, price: i64, category: Option<&str>) -> ProductDetails {
-    ProductDetails {
-        name: ProductName::parse(name).unwrap(),
-        description: None,
-        price: Price::new(price).unwrap(),
-        currency: Currency::default(),
-        category: category.map(|c| Category::parse(c).unwrap()),
-    }
-}
+use stockroom_store::testing::build::{details, id};
 
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-01-10T08:00:00.000Z")
@@ -37,7 +30,12 @@ fn t0() -> DateTime<Utc> {
 }
 
 fn product(s: &str, price: i64, category: Option<&str>) -> Product {
-    Product::new(id(s), details(s, price, category), t0())
+    stockroom_store::testing::build::product(s, price, category, t0())
+}
+
+/// The catalog port of the first handle: the catalog cases need only one.
+fn catalog(stores: &[Store]) -> Arc<dyn CatalogStore> {
+    stores[0].catalog().unwrap()
 }
 
 fn prices(changes: &[PriceChange]) -> Vec<i64> {
@@ -62,20 +60,22 @@ async fn all_pages(
         pages += 1;
         ids.extend(page.items.iter().map(|p| p.id.to_string()));
         match page.next_cursor {
-            Some(token) => after = Some(Cursor::decode(&token).unwrap().last_id().clone()),
+            Some(token) => after = Some(Cursor::decode(&token).unwrap().into_last()),
             None => return (ids, pages),
         }
     }
 }
 
-pub async fn a_created_product_reads_back_unchanged(store: Arc<dyn CatalogStore>) {
+pub async fn a_created_product_reads_back_unchanged(stores: Vec<Store>) {
+    let store = catalog(&stores);
     let mut p = product("mug", 1250, Some("kitchen"));
     p.description = Some(stockroom_domain::catalog::Description::parse("Holds tea. ☕").unwrap());
     store.create_product(&p).await.unwrap();
     assert_eq!(store.get_product(&p.id).await.unwrap(), Some(p));
 }
 
-pub async fn an_unknown_product_reads_as_none(store: Arc<dyn CatalogStore>) {
+pub async fn an_unknown_product_reads_as_none(stores: Vec<Store>) {
+    let store = catalog(&stores);
     assert_eq!(store.get_product(&id("nope")).await.unwrap(), None);
     assert!(
         store
@@ -86,9 +86,8 @@ pub async fn an_unknown_product_reads_as_none(store: Arc<dyn CatalogStore>) {
     );
 }
 
-pub async fn creating_an_existing_id_conflicts_and_keeps_the_original(
-    store: Arc<dyn CatalogStore>,
-) {
+pub async fn creating_an_existing_id_conflicts_and_keeps_the_original(stores: Vec<Store>) {
+    let store = catalog(&stores);
     let original = product("mug", 100, None);
     store.create_product(&original).await.unwrap();
     let err = store
@@ -108,7 +107,8 @@ pub async fn creating_an_existing_id_conflicts_and_keeps_the_original(
     assert_eq!(prices(&history), [100]);
 }
 
-pub async fn replacing_keeps_created_at_and_records_only_price_moves(store: Arc<dyn CatalogStore>) {
+pub async fn replacing_keeps_created_at_and_records_only_price_moves(stores: Vec<Store>) {
+    let store = catalog(&stores);
     let p = product("mug", 100, None);
     store.create_product(&p).await.unwrap();
     let t1 = t0() + Duration::hours(1);
@@ -136,8 +136,9 @@ pub async fn replacing_keeps_created_at_and_records_only_price_moves(store: Arc<
 }
 
 pub async fn a_price_change_in_the_same_millisecond_as_the_create_keeps_both_records(
-    store: Arc<dyn CatalogStore>,
+    stores: Vec<Store>,
 ) {
+    let store = catalog(&stores);
     store
         .create_product(&product("mug", 100, None))
         .await
@@ -154,9 +155,8 @@ pub async fn a_price_change_in_the_same_millisecond_as_the_create_keeps_both_rec
     assert_eq!(prices(&history), [100, 80]);
 }
 
-pub async fn replacing_an_unknown_product_is_not_found_and_creates_nothing(
-    store: Arc<dyn CatalogStore>,
-) {
+pub async fn replacing_an_unknown_product_is_not_found_and_creates_nothing(stores: Vec<Store>) {
+    let store = catalog(&stores);
     let err = store
         .replace_product(&id("ghost"), details("Ghost", 1, None), t0())
         .await
@@ -165,13 +165,17 @@ pub async fn replacing_an_unknown_product_is_not_found_and_creates_nothing(
     assert_eq!(store.get_product(&id("ghost")).await.unwrap(), None);
 }
 
-pub async fn concurrent_replaces_are_never_lost(store: Arc<dyn CatalogStore>) {
+pub async fn concurrent_replaces_are_never_lost(stores: Vec<Store>) {
+    let store = catalog(&stores);
     store
         .create_product(&product("mug", 1, None))
         .await
         .unwrap();
     let writers = (2..=6).map(|price| {
-        let store = Arc::clone(&store);
+        // Spread over the handles: on SQLite, writers on three connections.
+        let store = stores[usize::try_from(price).unwrap() % stores.len()]
+            .catalog()
+            .unwrap();
         tokio::spawn(async move {
             let at = t0() + Duration::minutes(price);
             store
@@ -179,6 +183,8 @@ pub async fn concurrent_replaces_are_never_lost(store: Arc<dyn CatalogStore>) {
                 .await
         })
     });
+    // Spawned all at once, then awaited: they run side by side.
+    let writers: Vec<_> = writers.collect();
     let mut done = 0;
     for writer in writers {
         writer.await.unwrap().unwrap();
@@ -193,7 +199,8 @@ pub async fn concurrent_replaces_are_never_lost(store: Arc<dyn CatalogStore>) {
     assert_eq!(history.len(), 1 + done);
 }
 
-pub async fn deleting_removes_the_product_once(store: Arc<dyn CatalogStore>) {
+pub async fn deleting_removes_the_product_once(stores: Vec<Store>) {
+    let store = catalog(&stores);
     let p = product("mug", 100, Some("kitchen"));
     store.create_product(&p).await.unwrap();
     assert_eq!(store.delete_product(&p.id).await.unwrap(), p);
@@ -203,7 +210,8 @@ pub async fn deleting_removes_the_product_once(store: Arc<dyn CatalogStore>) {
     assert!(all_pages(&*store, Some("kitchen"), "10").await.0.is_empty());
 }
 
-pub async fn a_recreated_product_does_not_inherit_the_old_history(store: Arc<dyn CatalogStore>) {
+pub async fn a_recreated_product_does_not_inherit_the_old_history(stores: Vec<Store>) {
+    let store = catalog(&stores);
     store
         .create_product(&product("mug", 100, None))
         .await
@@ -223,7 +231,8 @@ pub async fn a_recreated_product_does_not_inherit_the_old_history(store: Arc<dyn
     assert_eq!(prices(&history), [700]);
 }
 
-pub async fn listing_pages_through_every_product_in_id_order(store: Arc<dyn CatalogStore>) {
+pub async fn listing_pages_through_every_product_in_id_order(stores: Vec<Store>) {
+    let store = catalog(&stores);
     let mut expected: Vec<String> = (0..7).map(|i| format!("p{i}")).collect();
     // Created out of order, to show the order comes from the ids.
     for name in expected.iter().rev() {
@@ -241,7 +250,8 @@ pub async fn listing_pages_through_every_product_in_id_order(store: Arc<dyn Cata
     assert_eq!((ids.len(), pages), (7, 1));
 }
 
-pub async fn listing_by_category_returns_only_that_category(store: Arc<dyn CatalogStore>) {
+pub async fn listing_by_category_returns_only_that_category(stores: Vec<Store>) {
+    let store = catalog(&stores);
     for (name, category) in [
         ("a", Some("books")),
         ("b", Some("games")),
@@ -265,9 +275,8 @@ pub async fn listing_by_category_returns_only_that_category(store: Arc<dyn Catal
     assert_eq!(all_pages(&*store, None, "100").await.0.len(), 5);
 }
 
-pub async fn price_history_returns_only_changes_since_the_window_start(
-    store: Arc<dyn CatalogStore>,
-) {
+pub async fn price_history_returns_only_changes_since_the_window_start(stores: Vec<Store>) {
+    let store = catalog(&stores);
     store
         .create_product(&product("mug", 100, None))
         .await
@@ -290,10 +299,15 @@ pub async fn price_history_returns_only_changes_since_the_window_start(
     assert_eq!(history[0].previous, Some(Price::new(90).unwrap()));
 }
 
+/// The catalog cases above, under a name like the inventory's.
+mod catalog {
+    pub use super::*;
+}
+
 macro_rules! contract_suite {
     ($adapter:ident, $make:path) => {
         mod $adapter {
-            contract_suite!(@cases $make;
+            contract_suite!(@cases $make; catalog;
                 a_created_product_reads_back_unchanged,
                 an_unknown_product_reads_as_none,
                 creating_an_existing_id_conflicts_and_keeps_the_original,
@@ -307,38 +321,54 @@ macro_rules! contract_suite {
                 listing_by_category_returns_only_that_category,
                 price_history_returns_only_changes_since_the_window_start,
             );
+            contract_suite!(@cases $make; inventory;
+                setting_stock_for_a_catalog_product_creates_its_level,
+                setting_stock_for_a_product_not_in_the_catalog_is_refused_and_creates_nothing,
+                setting_stock_again_keeps_what_is_reserved,
+                each_move_changes_exactly_its_counts,
+                a_move_without_a_stock_level_is_refused_and_creates_nothing,
+                taking_more_than_available_is_refused_with_the_count_and_changes_nothing,
+                releasing_more_than_reserved_is_refused_with_the_count_and_changes_nothing,
+                a_level_with_reservations_cannot_be_deleted,
+                listing_stock_pages_through_every_level_in_product_order,
+                sixty_concurrent_decrements_of_one_on_stock_twenty_give_exactly_twenty_successes,
+                releases_racing_reservations_never_lose_or_invent_a_unit,
+            );
         }
     };
-    (@cases $make:path; $($case:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                super::$case($make().await).await;
-            }
-        )*
+    (@cases $make:path; $module:ident; $($case:ident),* $(,)?) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    crate::$module::$case($make().await).await;
+                }
+            )*
+        }
     };
 }
 
 mod stores {
-    use std::sync::Arc;
+    use stockroom_store::Store;
+    use stockroom_store::sqlite::SqliteStore;
 
-    use stockroom_store::catalog::CatalogStore;
-
-    /// A store file with read-only connections beside the writer, as `cargo dev` opens it, so
-    /// every case also checks that reads on another connection see the writes before them.
-    pub async fn sqlite() -> Arc<dyn CatalogStore> {
-        let dir = std::env::temp_dir().join(format!("stockroom-contract-{}", ulid::Ulid::new()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Arc::new(
-            stockroom_store::sqlite::SqliteStore::open_with_readers(&dir.join("stockroom.db"), 2)
-                .unwrap(),
-        )
+    /// Three handles on one store file: the first with two read-only connections beside its
+    /// writer (as `cargo dev` opens it), so reads cross connections; the other two with a
+    /// writer each, so writes race across connections as two processes' would.
+    pub async fn sqlite() -> Vec<Store> {
+        let path = stockroom_store::testing::temp_store_path();
+        let first = SqliteStore::open_with_readers(&path, 2).unwrap();
+        let mut stores = vec![Store::embedded(first)];
+        for _ in 0..2 {
+            stores.push(Store::embedded(SqliteStore::open(&path).unwrap()));
+        }
+        stores
     }
 
-    pub async fn dynamodb() -> Arc<dyn CatalogStore> {
-        let table = stockroom_store::testing::create_catalog_table().await;
-        let client = stockroom_store::dynamodb::client_from_env().await;
-        Arc::new(stockroom_store::dynamodb::DynamoCatalog::new(client, table))
+    /// Three handles on fresh tables in the local DynamoDB server.
+    pub async fn dynamodb() -> Vec<Store> {
+        let store = stockroom_store::testing::dynamodb_store().await;
+        vec![store.clone(), store.clone(), store]
     }
 }
 

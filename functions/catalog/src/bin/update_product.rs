@@ -3,12 +3,12 @@
 use std::convert::Infallible;
 
 use lambda_http::{Error, run, service_fn};
-use stockroom_store::StoreConfig;
+use stockroom_store::Store;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     stockroom_telemetry::init();
-    let store = StoreConfig::from_env().catalog().await?;
+    let store = Store::from_env().await?.catalog()?;
     run(service_fn(|req| async {
         Ok::<_, Infallible>(stockroom_catalog::update_product(&*store, req).await)
     }))

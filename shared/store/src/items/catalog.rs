@@ -1,4 +1,4 @@
-//! Stored item shapes, shared by both adapters: the single-table layout of the `catalog` table.
+//! The single-table layout of the `catalog` table.
 //!
 //! | item | pk | sk | other keys |
 //! |---|---|---|---|
@@ -15,7 +15,6 @@ use stockroom_domain::{Currency, Price, ProductId, timestamp};
 
 pub const PRODUCT_SK: &str = "PRODUCT";
 pub const PRODUCT_ENTITY: &str = "product";
-pub const BY_ENTITY_INDEX: &str = "by-entity";
 pub const BY_CATEGORY_INDEX: &str = "by-category";
 
 pub fn product_pk(id: &ProductId) -> String {
@@ -139,9 +138,7 @@ impl PriceItem {
     }
 }
 
-fn parse_time(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
-    Ok(chrono::DateTime::parse_from_rfc3339(s)?.with_timezone(&chrono::Utc))
-}
+use super::parse_time;
 
 /// What replacing `old` with `details` at `now` writes: the product (one version on) and, if
 /// the price moved, the record of the change. Both adapters write exactly this.

@@ -1,71 +1,36 @@
-//! The DynamoDB adapter: the catalog's single-table layout ([`crate::items`]) over
-//! `aws-sdk-dynamodb`, with `serde_dynamo` doing the item mapping.
+//! The catalog port over DynamoDB: the single-table layout of [`crate::items::catalog`].
 //!
 //! Every operation is one request where it can be: a read is one `GetItem` or `Query`, a create
 //! is one `TransactWriteItems` (product and first price together), a delete one `DeleteItem`.
-//! A replace is a `GetItem` and a write conditional on the version it read.
-
-use std::collections::HashMap;
+//! A replace is a `GetItem` and a write conditional on the version it read, tried again when
+//! another writer got in between (a changed version, or a transaction in flight on the item).
 
 use anyhow::Context as _;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::builders::PutBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use stockroom_domain::ProductId;
 use stockroom_domain::catalog::{PriceChange, Product, ProductDetails};
 use stockroom_domain::page::Page;
 
+use super::{Cancelled, Item, s, sdk, to_item};
 use crate::catalog::{
     PriceHistoryReader, ProductQuery, ProductReader, ProductWriter, REPLACE_ATTEMPTS, WriteError,
 };
-use crate::items::{self, PriceItem, ProductItem};
+use crate::items::BY_ENTITY_INDEX;
+use crate::items::catalog::{self as items, PriceItem, ProductItem};
 
-type Item = HashMap<String, AttributeValue>;
-
-/// The log target of the one line [`CallLog`] writes per DynamoDB operation.
-pub const CALLS_TARGET: &str = "stockroom_store::dynamodb::calls";
-
-/// Logs every DynamoDB operation (not every retry) at debug level under [`CALLS_TARGET`], inside
-/// the invocation's spans, so the calls one request makes can be counted from its log lines:
-/// `RUST_LOG=info,stockroom_store::dynamodb::calls=debug`. The benchmark counts them this way.
-#[derive(Debug)]
-struct CallLog;
-
-impl Intercept for CallLog {
-    fn name(&self) -> &'static str {
-        "StockroomCallLog"
+/// What a create's cancelled transaction means: the id exists, or another transaction held it
+/// at that moment (a 409 either way; only the second may succeed when tried again).
+fn create_failure(id: &ProductId, cancelled: Cancelled) -> WriteError {
+    match cancelled {
+        Cancelled::ConditionFailed(_) => WriteError::AlreadyExists(id.clone()),
+        Cancelled::Conflict => WriteError::Contended(id.clone()),
     }
-
-    fn read_before_execution(
-        &self,
-        _context: &BeforeSerializationInterceptorContextRef<'_>,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let operation = cfg.load::<Metadata>().map_or("unknown", Metadata::name);
-        tracing::debug!(target: CALLS_TARGET, operation, "dynamodb call");
-        Ok(())
-    }
-}
-
-/// A DynamoDB client configured the way the SDK configures itself: region, credentials and
-/// endpoint from the environment (`AWS_ENDPOINT_URL_DYNAMODB` points it at a local server).
-pub async fn client_from_env() -> Client {
-    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let config = aws_sdk_dynamodb::config::Builder::from(&shared)
-        .interceptor(CallLog)
-        .build();
-    Client::from_conf(config)
 }
 
 /// The catalog in one DynamoDB table.
@@ -81,32 +46,6 @@ impl DynamoCatalog {
             client,
             table: table.into(),
         }
-    }
-}
-
-fn to_item(value: &impl Serialize) -> anyhow::Result<Item> {
-    serde_dynamo::to_item(value).context("failed to map an item to DynamoDB attributes")
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-/// An `SdkError` with the whole context DynamoDB gave, which its `Display` leaves out.
-fn sdk<E: std::error::Error + Send + Sync + 'static, R: std::fmt::Debug + Send + Sync + 'static>(
-    err: SdkError<E, R>,
-    what: &'static str,
-) -> anyhow::Error {
-    anyhow::anyhow!("{}", DisplayErrorContext(&err)).context(what)
-}
-
-fn is_condition_failure(err: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>) -> bool {
-    match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
-            .cancellation_reasons()
-            .iter()
-            .any(|r| r.code() == Some("ConditionalCheckFailed")),
-        _ => false,
     }
 }
 
@@ -143,10 +82,14 @@ impl DynamoCatalog {
                 .await;
             return match result {
                 Ok(_) => Ok(true),
+                // Changed since it was read, or held by a transaction right now: read again.
                 Err(err)
                     if matches!(
                         err.as_service_error(),
-                        Some(PutItemError::ConditionalCheckFailedException(_))
+                        Some(
+                            PutItemError::ConditionalCheckFailedException(_)
+                                | PutItemError::TransactionConflictException(_)
+                        )
                     ) =>
                 {
                     Ok(false)
@@ -173,7 +116,8 @@ impl DynamoCatalog {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(err) if is_condition_failure(&err) => Ok(false),
+            // A failed version condition or a conflicting transaction: read again and retry.
+            Err(err) if Cancelled::of(&err).is_some() => Ok(false),
             Err(err) => Err(sdk(err, "failed to write a product and its price change").into()),
         }
     }
@@ -212,7 +156,7 @@ impl ProductReader for DynamoCatalog {
     async fn list_products(&self, query: &ProductQuery) -> anyhow::Result<Page<Product>> {
         let (index, key_attr, key_value) = match &query.category {
             Some(category) => (items::BY_CATEGORY_INDEX, "category", category.as_str()),
-            None => (items::BY_ENTITY_INDEX, "entity", items::PRODUCT_ENTITY),
+            None => (BY_ENTITY_INDEX, "entity", items::PRODUCT_ENTITY),
         };
         let mut request = self
             .client
@@ -239,7 +183,7 @@ impl ProductReader for DynamoCatalog {
             .into_iter()
             .map(ProductItem::into_product)
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(crate::catalog::page_of(products, query.limit.get()))
+        Ok(crate::catalog::page_of(products, query.limit))
     }
 }
 
@@ -266,10 +210,10 @@ impl ProductWriter for DynamoCatalog {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err) if is_condition_failure(&err) => {
-                Err(WriteError::AlreadyExists(product.id.clone()))
-            }
-            Err(err) => Err(sdk(err, "failed to create a product").into()),
+            Err(err) => match Cancelled::of(&err) {
+                Some(cancelled) => Err(create_failure(&product.id, cancelled)),
+                None => Err(sdk(err, "failed to create a product").into()),
+            },
         }
     }
 
@@ -321,6 +265,15 @@ impl ProductWriter for DynamoCatalog {
             {
                 Err(WriteError::NotFound(id.clone()))
             }
+            // A create or replace of this product is in flight: 409, try again.
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(DeleteItemError::TransactionConflictException(_))
+                ) =>
+            {
+                Err(WriteError::Contended(id.clone()))
+            }
             Err(err) => Err(sdk(err, "failed to delete a product").into()),
         }
     }
@@ -370,5 +323,25 @@ impl PriceHistoryReader for DynamoCatalog {
             let changes = items::own_history(&p, changes);
             (p, changes)
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_create_that_loses_to_a_transaction_in_flight_is_contended_not_a_server_error() {
+        let id = ProductId::parse("sku-mug").unwrap();
+        assert!(matches!(
+            create_failure(&id, Cancelled::ConditionFailed(vec![0])),
+            WriteError::AlreadyExists(_)
+        ));
+        let conflict = create_failure(&id, Cancelled::Conflict);
+        assert!(matches!(conflict, WriteError::Contended(_)));
+        assert_eq!(
+            conflict.to_string(),
+            "\"sku-mug\" is being changed by someone else right now; try again."
+        );
     }
 }

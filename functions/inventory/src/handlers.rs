@@ -1,0 +1,150 @@
+//! The seven inventory handlers. Each parses its request into domain values, calls its store
+//! port once, and answers success or its operation's error.
+
+use http::StatusCode;
+use serde::Deserialize;
+use stockroom_domain::inventory::{Available, Quantity, StockMove};
+use stockroom_domain::page::{Cursor, Limit};
+use stockroom_domain::{FieldError, ProductId, timestamp};
+use stockroom_http::{
+    Body, QueryParams, Request, RequestError, Response, json_body, path_param, respond,
+};
+use stockroom_store::inventory::{StockQuery, StockReader, StockWriter};
+
+use crate::errors::{
+    ChangeStockError, DeleteStockError, GetStockError, ListStockError, SetStockError,
+};
+
+fn product_id(req: &Request) -> Result<ProductId, RequestError> {
+    path_param(req, "product_id", "product", ProductId::parse)
+}
+
+/// `PUT /stock/{product_id}`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetStockInput {
+    available: Option<i64>,
+}
+
+/// The body of decrement, reserve and release.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuantityInput {
+    quantity: Option<i64>,
+}
+
+fn required(field: &str) -> RequestError {
+    RequestError::Validation(vec![FieldError::new(field, "is required")])
+}
+
+/// `GET /stock?limit=&cursor=`: one page of stock levels in product id order.
+#[tracing::instrument(skip_all, fields(route = "GET /stock"))]
+pub async fn list_stock(store: &dyn StockReader, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let mut params = QueryParams::new(&req);
+            let limit = params.optional("limit", Limit::parse).unwrap_or_default();
+            let after = params
+                .optional("cursor", Cursor::<ProductId>::param)
+                .flatten();
+            params.finish()?;
+            let page = store
+                .list_stock(&StockQuery { limit, after })
+                .await
+                .map_err(ListStockError::Unexpected)?;
+            Ok::<_, ListStockError>(stockroom_http::json(StatusCode::OK, &page))
+        }
+        .await,
+    )
+}
+
+/// `GET /stock/{product_id}`.
+#[tracing::instrument(skip_all, fields(route = "GET /stock/{product_id}"))]
+pub async fn get_stock(store: &dyn StockReader, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let id = product_id(&req)?;
+            match store
+                .get_stock(&id)
+                .await
+                .map_err(GetStockError::Unexpected)?
+            {
+                Some(level) => Ok(stockroom_http::json(StatusCode::OK, &level)),
+                None => Err(GetStockError::NoStockLevel(id)),
+            }
+        }
+        .await,
+    )
+}
+
+/// `PUT /stock/{product_id} {available}`: sets the units available of a product in the
+/// catalog, creating its level if needed; what is reserved stays.
+#[tracing::instrument(skip_all, fields(route = "PUT /stock/{product_id}"))]
+pub async fn set_stock(store: &dyn StockWriter, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let id = product_id(&req)?;
+            let input: SetStockInput = json_body(&req)?;
+            let available = input
+                .available
+                .ok_or_else(|| required("available"))
+                .and_then(|n| Available::new(n).map_err(RequestError::from))?;
+            let level = store.set_stock(&id, available, timestamp::now()).await?;
+            tracing::info!(product_id = %id, available = level.available, "stock set");
+            Ok::<_, SetStockError>(stockroom_http::json(StatusCode::OK, &level))
+        }
+        .await,
+    )
+}
+
+async fn change(store: &dyn StockWriter, req: Request, mv: StockMove) -> Response<Body> {
+    respond(
+        async {
+            let id = product_id(&req)?;
+            let input: QuantityInput = json_body(&req)?;
+            let quantity = input
+                .quantity
+                .ok_or_else(|| required("quantity"))
+                .and_then(|n| Quantity::new(n).map_err(RequestError::from))?;
+            let level = store
+                .move_stock(&id, mv, quantity, timestamp::now())
+                .await?;
+            tracing::info!(product_id = %id, ?mv, quantity = quantity.get(), available = level.available, "stock changed");
+            Ok::<_, ChangeStockError>(stockroom_http::json(StatusCode::OK, &level))
+        }
+        .await,
+    )
+}
+
+/// `POST /stock/{product_id}/decrement {quantity}`: takes units out of `available`, only if
+/// that many are there.
+#[tracing::instrument(skip_all, fields(route = "POST /stock/{product_id}/decrement"))]
+pub async fn decrement_stock(store: &dyn StockWriter, req: Request) -> Response<Body> {
+    change(store, req, StockMove::Decrement).await
+}
+
+/// `POST /stock/{product_id}/reserve {quantity}`: moves units from `available` to `reserved`.
+#[tracing::instrument(skip_all, fields(route = "POST /stock/{product_id}/reserve"))]
+pub async fn reserve_stock(store: &dyn StockWriter, req: Request) -> Response<Body> {
+    change(store, req, StockMove::Reserve).await
+}
+
+/// `POST /stock/{product_id}/release {quantity}`: moves reserved units back to `available`.
+#[tracing::instrument(skip_all, fields(route = "POST /stock/{product_id}/release"))]
+pub async fn release_stock(store: &dyn StockWriter, req: Request) -> Response<Body> {
+    change(store, req, StockMove::Release).await
+}
+
+/// `DELETE /stock/{product_id}`: removes a level with nothing reserved.
+#[tracing::instrument(skip_all, fields(route = "DELETE /stock/{product_id}"))]
+pub async fn delete_stock(store: &dyn StockWriter, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let id = product_id(&req)?;
+            store.delete_stock(&id).await?;
+            tracing::info!(product_id = %id, "stock level deleted");
+            Ok::<_, DeleteStockError>(stockroom_http::no_content())
+        }
+        .await,
+    )
+}

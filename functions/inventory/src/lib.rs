@@ -1,0 +1,29 @@
+//! The inventory service: each product's stock level, changed only by conditional writes, so
+//! concurrent decrements can never sell a unit twice or take a level below zero.
+//!
+//! Each endpoint is one Lambda function, built like the catalog's: a tiny main in
+//! `src/bin/<operation>.rs` opens the process's store ([`stockroom_store::Store`]), takes the
+//! inventory port, and runs the handler of the same name from this library.
+
+mod errors;
+mod handlers;
+
+pub use errors::{
+    ChangeStockError, DeleteStockError, GetStockError, ListStockError, SetStockError,
+};
+pub use handlers::{
+    decrement_stock, delete_stock, get_stock, list_stock, release_stock, reserve_stock, set_stock,
+};
+
+stockroom_http::operations! {
+    /// Every inventory endpoint, named by its binary (and its template.yaml `Binary` property).
+    pub enum Operation for stockroom_store::Store {
+        ListStock = "list_stock" => |s, r| list_stock(&*s.inventory()?, r).await,
+        GetStock = "get_stock" => |s, r| get_stock(&*s.inventory()?, r).await,
+        SetStock = "set_stock" => |s, r| set_stock(&*s.inventory()?, r).await,
+        DecrementStock = "decrement_stock" => |s, r| decrement_stock(&*s.inventory()?, r).await,
+        ReserveStock = "reserve_stock" => |s, r| reserve_stock(&*s.inventory()?, r).await,
+        ReleaseStock = "release_stock" => |s, r| release_stock(&*s.inventory()?, r).await,
+        DeleteStock = "delete_stock" => |s, r| delete_stock(&*s.inventory()?, r).await,
+    }
+}

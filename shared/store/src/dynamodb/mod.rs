@@ -1,0 +1,166 @@
+//! The DynamoDB adapter: each table's layout ([`crate::items`]) over `aws-sdk-dynamodb`, with
+//! `serde_dynamo` doing the item mapping. One module per service's port; the client, the call
+//! log and the reading of SDK errors are shared here.
+
+mod catalog;
+mod inventory;
+
+pub use catalog::DynamoCatalog;
+pub use inventory::DynamoInventory;
+
+use std::collections::HashMap;
+
+use anyhow::Context as _;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use serde::Serialize;
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// The log target of the one line [`CallLog`] writes per DynamoDB operation.
+pub const CALLS_TARGET: &str = "stockroom_store::dynamodb::calls";
+
+/// Logs every DynamoDB operation (not every retry) at debug level under [`CALLS_TARGET`], inside
+/// the invocation's spans, so the calls one request makes can be counted from its log lines:
+/// `RUST_LOG=info,stockroom_store::dynamodb::calls=debug`. The benchmark counts them this way.
+#[derive(Debug)]
+struct CallLog;
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "StockroomCallLog"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg.load::<Metadata>().map_or("unknown", Metadata::name);
+        tracing::debug!(target: CALLS_TARGET, operation, "dynamodb call");
+        Ok(())
+    }
+}
+
+/// A DynamoDB client configured the way the SDK configures itself: region, credentials and
+/// endpoint from the environment (`AWS_ENDPOINT_URL_DYNAMODB` points it at a local server).
+pub async fn client_from_env() -> Client {
+    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = aws_sdk_dynamodb::config::Builder::from(&shared)
+        .interceptor(CallLog)
+        .build();
+    Client::from_conf(config)
+}
+
+pub(crate) fn to_item(value: &impl Serialize) -> anyhow::Result<Item> {
+    serde_dynamo::to_item(value).context("failed to map an item to DynamoDB attributes")
+}
+
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub(crate) fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// An `SdkError` with the whole context DynamoDB gave, which its `Display` leaves out.
+pub(crate) fn sdk<
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+>(
+    err: SdkError<E, R>,
+    what: &'static str,
+) -> anyhow::Error {
+    anyhow::anyhow!("{}", DisplayErrorContext(&err)).context(what)
+}
+
+/// Why DynamoDB cancelled a transaction, read from its cancellation reasons (one per item, in
+/// request order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Cancelled {
+    /// The condition of the items at these positions failed: the state was not as required.
+    ConditionFailed(Vec<usize>),
+    /// Another transaction (or write) on one of the items was in flight: nothing is wrong with
+    /// the request, and trying again may succeed.
+    Conflict,
+}
+
+impl Cancelled {
+    /// The reason for a transaction's failure, `None` when it was not a cancellation for a
+    /// failed condition or a conflict (throttling, validation, ...): those are unexpected.
+    pub(crate) fn of<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<Self> {
+        match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+                Self::from_codes(e.cancellation_reasons().iter().map(|r| r.code()))
+            }
+            // A transaction that collides with one in flight on the same items is refused whole.
+            Some(TransactWriteItemsError::TransactionInProgressException(_)) => {
+                Some(Self::Conflict)
+            }
+            _ => None,
+        }
+    }
+
+    /// From the reasons' codes: a failed condition wins over a conflict, because retrying
+    /// cannot make a condition hold.
+    pub(crate) fn from_codes<'a>(codes: impl Iterator<Item = Option<&'a str>>) -> Option<Self> {
+        let mut failed = Vec::new();
+        let mut conflict = false;
+        for (i, code) in codes.enumerate() {
+            match code {
+                Some("ConditionalCheckFailed") => failed.push(i),
+                Some("TransactionConflict") => conflict = true,
+                _ => {}
+            }
+        }
+        if !failed.is_empty() {
+            Some(Self::ConditionFailed(failed))
+        } else if conflict {
+            Some(Self::Conflict)
+        } else {
+            None
+        }
+    }
+}
+
+/// How many times a write that lost to a concurrent transaction is tried again.
+pub(crate) const CONFLICT_ATTEMPTS: usize = 8;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_condition_wins_over_a_conflict_and_other_reasons_are_unexpected() {
+        let cases: &[(&[Option<&str>], Option<Cancelled>)] = &[
+            (
+                &[Some("None"), Some("ConditionalCheckFailed")],
+                Some(Cancelled::ConditionFailed(vec![1])),
+            ),
+            (
+                &[Some("TransactionConflict"), Some("None")],
+                Some(Cancelled::Conflict),
+            ),
+            (
+                &[Some("TransactionConflict"), Some("ConditionalCheckFailed")],
+                Some(Cancelled::ConditionFailed(vec![1])),
+            ),
+            (&[Some("ThrottlingError"), None], None),
+            (&[], None),
+        ];
+        for (codes, expected) in cases {
+            assert_eq!(
+                Cancelled::from_codes(codes.iter().copied()),
+                *expected,
+                "{codes:?}"
+            );
+        }
+    }
+}
