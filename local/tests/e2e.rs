@@ -3,98 +3,11 @@
 
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
 
-use std::sync::Arc;
+mod support;
 
-use reqwest::{Client, Response, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
-use stockroom_local::server::{App, serve};
-use stockroom_store::Store;
-use stockroom_store::sqlite::SqliteStore;
-use stockroom_store::testing::workspace;
-
-struct Server {
-    base: String,
-    http: Client,
-}
-
-impl Server {
-    async fn start() -> Self {
-        let routes = stockroom_local::template::load(&workspace().join("template.yaml")).unwrap();
-        let openapi = std::fs::read_to_string(workspace().join("openapi.yaml")).unwrap();
-        let store = Store::embedded(SqliteStore::in_memory().unwrap());
-        let app = Arc::new(App::new(routes, store, openapi).unwrap());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(serve(listener, app, std::future::pending()));
-        Self {
-            base,
-            http: Client::new(),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn get(&self, path: &str) -> Response {
-        self.http.get(self.url(path)).send().await.unwrap()
-    }
-
-    async fn send_json(&self, method: reqwest::Method, path: &str, body: &Value) -> Response {
-        self.http
-            .request(method, self.url(path))
-            .json(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> Response {
-        self.send_json(reqwest::Method::POST, path, body).await
-    }
-
-    async fn raw(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        content_type: &str,
-        body: impl Into<reqwest::Body>,
-    ) -> Response {
-        self.http
-            .request(method, self.url(path))
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Every product, in order, read through the API: what "nothing changed" is checked against.
-    async fn catalog(&self) -> Value {
-        self.get("/products?limit=100").await.json().await.unwrap()
-    }
-}
-
-/// Asserts `response` is a problem with `status`, and returns its body.
-async fn problem(response: Response, status: StatusCode) -> Value {
-    assert_eq!(response.status(), status);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["status"], status.as_u16());
-    for key in ["type", "title", "detail"] {
-        assert!(body[key].is_string(), "problem without {key}: {body}");
-    }
-    body
-}
-
-fn fields(problem: &Value) -> Vec<&str> {
-    problem["errors"].as_array().map_or_else(Vec::new, |e| {
-        e.iter().map(|e| e["field"].as_str().unwrap()).collect()
-    })
-}
+use support::{Server, fields, problem};
 
 #[tokio::test]
 async fn a_product_can_be_created_read_replaced_priced_and_deleted() {
