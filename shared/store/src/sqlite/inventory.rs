@@ -22,6 +22,26 @@ fn stored_level(conn: &rusqlite::Connection, id: &ProductId) -> anyhow::Result<O
     get_item::<StockItem>(conn, INVENTORY, &stock_pk(id), STOCK_SK)
 }
 
+/// Writes the level `(available, reserved)` of `id` at `now` and commits `tx`.
+fn commit_level(
+    tx: rusqlite::Transaction<'_>,
+    id: ProductId,
+    available: u64,
+    reserved: u64,
+    now: DateTime<Utc>,
+) -> Result<StockLevel, StockError> {
+    let level = StockLevel {
+        product_id: id,
+        available,
+        reserved,
+        updated_at: now,
+    };
+    let item = StockItem::new(&level);
+    write_item(&tx, INVENTORY, &item.pk, &item.sk, Some(&item))?;
+    tx.commit()?;
+    Ok(level)
+}
+
 #[async_trait]
 impl StockReader for SqliteStore {
     #[tracing::instrument(skip_all, fields(store = "sqlite", product_id = %id))]
@@ -77,16 +97,7 @@ impl StockWriter for SqliteStore {
                 return Err(StockError::UnknownProduct(id));
             }
             let reserved = stored_level(&tx, &id)?.map_or(0, |old| old.reserved);
-            let level = StockLevel {
-                product_id: id,
-                available: available.get(),
-                reserved,
-                updated_at: now,
-            };
-            let item = StockItem::new(&level);
-            write_item(&tx, INVENTORY, &item.pk, &item.sk, Some(&item))?;
-            tx.commit()?;
-            Ok(level)
+            commit_level(tx, id, available.get(), reserved, now)
         })
         .await
     }
@@ -108,16 +119,7 @@ impl StockWriter for SqliteStore {
             let (available, reserved) = mv
                 .apply(old.available, old.reserved, quantity)
                 .map_err(|short| StockError::shortfall(&id, quantity, short))?;
-            let level = StockLevel {
-                product_id: id,
-                available,
-                reserved,
-                updated_at: now,
-            };
-            let item = StockItem::new(&level);
-            write_item(&tx, INVENTORY, &item.pk, &item.sk, Some(&item))?;
-            tx.commit()?;
-            Ok(level)
+            commit_level(tx, id, available, reserved, now)
         })
         .await
     }
