@@ -304,7 +304,7 @@ async fn cold_start(
 /// every warm invocation of a stock change succeeds like the first.
 async fn prepare(
     store: Store,
-    tables: &mut Option<Vec<(Table, String)>>,
+    tables: &mut Option<Vec<(String, Table, String)>>,
 ) -> anyhow::Result<(Vec<(String, String)>, Option<PathBuf>)> {
     match store {
         Store::Embedded => {
@@ -323,21 +323,27 @@ async fn prepare(
             ))
         }
         Store::DynamoDb => {
-            // Every service's table, created once per run from template.yaml's key schemas.
+            // Every table template.yaml's Globals give the functions, created once per run
+            // from its key schema, under the variable the template sets.
             if tables.is_none() {
                 let mut created = Vec::new();
-                for table in stockroom_store::tables::ALL {
-                    created.push((*table, stockroom_store::testing::create_table(*table).await));
+                for (var, table) in stockroom_store::testing::global_table_vars()? {
+                    let name = stockroom_store::testing::create_table(table).await;
+                    created.push((var, table, name));
                 }
                 *tables = Some(created);
             }
             let tables = tables.clone().unwrap_or_default();
             let client = stockroom_store::dynamodb::client_from_env().await;
-            seed(&stockroom_store::Store::dynamodb(client, tables.clone())).await?;
+            let store = stockroom_store::Store::dynamodb(
+                client,
+                tables.iter().map(|(_, table, name)| (*table, name.clone())),
+            );
+            seed(&store).await?;
             Ok((
                 tables
                     .into_iter()
-                    .map(|(table, name)| (table.env_var.to_owned(), name))
+                    .map(|(var, _, name)| (var, name))
                     .collect(),
                 None,
             ))
@@ -470,7 +476,7 @@ async fn measure(
     function: &str,
     store: Option<Store>,
     args: &Args,
-    tables: &mut Option<Vec<(Table, String)>>,
+    tables: &mut Option<Vec<(String, Table, String)>>,
 ) -> anyhow::Result<Row> {
     let event = event_for(function)?;
     let mut samples = Vec::new();
@@ -589,15 +595,48 @@ fn build(args: &Args, bins: &Path) -> anyhow::Result<()> {
         copy(&stored, &bins.join("embedded"))?;
     }
     if args.wrk {
-        cargo(&["stockroom-local"], None, &["stockroom-dev"])?;
+        // The dev server as `cargo dev` builds it, whatever --profile says for the functions.
+        let mut cmd = std::process::Command::new("cargo");
+        cmd.current_dir(workspace()).args([
+            "build",
+            "--locked",
+            "--profile",
+            &cargo_dev_profile()?,
+            "-p",
+            "stockroom-local",
+            "--bin",
+            "stockroom-dev",
+        ]);
+        run(&mut cmd)?;
     }
     Ok(())
 }
 
-async fn throughput(profile: &str) -> anyhow::Result<()> {
+/// The profile the `cargo dev` alias in .cargo/config.toml builds with (`dev` when it names
+/// none), so the throughput rows are for what users run.
+fn cargo_dev_profile() -> anyhow::Result<String> {
+    let config = std::fs::read_to_string(workspace().join(".cargo/config.toml"))?;
+    let alias = config
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("dev = "))
+        .context("no `dev` alias in .cargo/config.toml")?;
+    let mut words = alias.trim_matches('"').split_whitespace();
+    Ok(words
+        .by_ref()
+        .skip_while(|w| *w != "--profile")
+        .nth(1)
+        .unwrap_or("dev")
+        .to_owned())
+}
+
+/// wrk against the dev server as `cargo dev` runs it: its profile, its default log level (a
+/// line per request), output to /dev/null rather than a terminal.
+async fn throughput() -> anyhow::Result<()> {
+    let profile = cargo_dev_profile()?;
+    println!("\ndev server built with the `cargo dev` profile: {profile}");
     let binary = workspace()
         .join("target")
-        .join(profile_dir(profile))
+        .join(profile_dir(&profile))
         .join("stockroom-dev");
     let dir = std::env::temp_dir().join(format!("stockroom-wrk-{}", ulid::Ulid::new()));
     let port = {
@@ -607,7 +646,7 @@ async fn throughput(profile: &str) -> anyhow::Result<()> {
     let mut server = tokio::process::Command::new(&binary)
         .args(["--port", &port.to_string(), "--data-dir"])
         .arg(&dir)
-        .env("RUST_LOG", "warn")
+        .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -723,7 +762,7 @@ async fn main() -> anyhow::Result<()> {
         sizes(&args.sizes_of)?;
     }
     if args.wrk {
-        throughput(&args.profile).await?;
+        throughput().await?;
     }
     Ok(())
 }

@@ -81,9 +81,6 @@ pub trait CatalogStore: ProductReader + ProductWriter + PriceHistoryReader {}
 
 impl<T: ProductReader + ProductWriter + PriceHistoryReader> CatalogStore for T {}
 
-/// How many times a replace re-reads and retries when another writer got in between.
-pub(crate) const REPLACE_ATTEMPTS: usize = 8;
-
 /// The page of products from `products` fetched in id order with one extra.
 pub(crate) fn page_of(products: Vec<Product>, limit: Limit) -> Page<Product> {
     Page::of(products, limit, |p| p.id.clone())

@@ -63,12 +63,19 @@ impl StoreConfig {
     /// When the embedded file cannot be opened or created, or this build has no embedded store.
     pub async fn open(&self) -> anyhow::Result<Store> {
         Ok(match self {
+            #[cfg(feature = "dynamodb")]
             Self::DynamoDb { tables } => Store {
                 backend: Backend::DynamoDb {
                     client: crate::dynamodb::client_from_env().await,
                     tables: Arc::new(tables.clone()),
                 },
             },
+            #[cfg(not(feature = "dynamodb"))]
+            Self::DynamoDb { .. } => anyhow::bail!(
+                "{} set, but this build has no DynamoDB adapter: unset them to use the embedded \
+                 store, or build with the `dynamodb` feature (every function crate has it by default)",
+                table_vars()
+            ),
             #[cfg(feature = "embedded")]
             Self::Embedded { data_dir, readers } => {
                 use anyhow::Context as _;
@@ -91,7 +98,8 @@ impl StoreConfig {
     }
 }
 
-#[cfg(not(feature = "embedded"))]
+/// The table variables, for sentences that tell what to set.
+#[cfg_attr(all(feature = "dynamodb", feature = "embedded"), allow(dead_code))]
 fn table_vars() -> String {
     tables::ALL
         .iter()
@@ -109,6 +117,7 @@ pub struct Store {
 
 #[derive(Clone)]
 enum Backend {
+    #[cfg(feature = "dynamodb")]
     DynamoDb {
         client: aws_sdk_dynamodb::Client,
         tables: Arc<BTreeMap<Table, String>>,
@@ -120,6 +129,7 @@ enum Backend {
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.backend {
+            #[cfg(feature = "dynamodb")]
             Backend::DynamoDb { tables, .. } => f
                 .debug_struct("Store::DynamoDb")
                 .field("tables", tables)
@@ -140,6 +150,7 @@ impl Store {
     }
 
     /// DynamoDB through `client`, with these tables.
+    #[cfg(feature = "dynamodb")]
     pub fn dynamodb(
         client: aws_sdk_dynamodb::Client,
         tables: impl IntoIterator<Item = (Table, String)>,
@@ -165,10 +176,12 @@ impl Store {
     pub fn as_sqlite(&self) -> Option<&crate::sqlite::SqliteStore> {
         match &self.backend {
             Backend::Embedded(store) => Some(store),
+            #[cfg(feature = "dynamodb")]
             Backend::DynamoDb { .. } => None,
         }
     }
 
+    #[cfg(feature = "dynamodb")]
     fn table(tables: &BTreeMap<Table, String>, table: Table) -> anyhow::Result<String> {
         tables.get(&table).cloned().ok_or_else(|| {
             anyhow::anyhow!(
@@ -186,6 +199,7 @@ impl Store {
     /// With DynamoDB, when `CATALOG_TABLE` is not set.
     pub fn catalog(&self) -> anyhow::Result<Arc<dyn CatalogStore>> {
         Ok(match &self.backend {
+            #[cfg(feature = "dynamodb")]
             Backend::DynamoDb { client, tables } => Arc::new(crate::dynamodb::DynamoCatalog::new(
                 client.clone(),
                 Self::table(tables, tables::CATALOG)?,
@@ -201,6 +215,7 @@ impl Store {
     /// With DynamoDB, when `INVENTORY_TABLE` or `CATALOG_TABLE` is not set.
     pub fn inventory(&self) -> anyhow::Result<Arc<dyn InventoryStore>> {
         Ok(match &self.backend {
+            #[cfg(feature = "dynamodb")]
             Backend::DynamoDb { client, tables } => {
                 Arc::new(crate::dynamodb::DynamoInventory::new(
                     client.clone(),
@@ -257,6 +272,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "dynamodb")]
     #[test]
     fn a_port_whose_table_is_not_set_says_which_variable_to_set() {
         let client = aws_sdk_dynamodb::Client::from_conf(

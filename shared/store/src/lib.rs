@@ -13,6 +13,7 @@ pub mod catalog;
 #[cfg(feature = "embedded")]
 pub mod changes;
 pub mod config;
+#[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 pub mod error;
 pub mod inventory;

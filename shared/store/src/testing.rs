@@ -109,6 +109,34 @@ pub fn global_function_env() -> anyhow::Result<Vec<(String, String)>> {
     )
 }
 
+/// The table variables `Globals.Function` gives every function: `(variable, table)` for each
+/// `VAR: !Ref SomeTable` whose resource is a service's table in [`crate::tables`].
+///
+/// # Errors
+/// When the template does not parse, or a `!Ref` names a table the store does not know.
+pub fn global_table_vars() -> anyhow::Result<Vec<(String, crate::tables::Table)>> {
+    let mut vars = Vec::new();
+    for (k, v) in template()?["Globals"]["Function"]["Environment"]["Variables"]
+        .as_mapping()
+        .into_iter()
+        .flatten()
+    {
+        let Value::Tagged(tagged) = v else { continue };
+        let (Some(var), "!Ref", Some(resource)) = (
+            k.as_str(),
+            tagged.tag.to_string().as_str(),
+            tagged.value.as_str(),
+        ) else {
+            continue;
+        };
+        let table = crate::tables::Table::by_resource(resource).with_context(|| {
+            format!("{var} refers to {resource}, which is not in store::tables::ALL")
+        })?;
+        vars.push((var.to_owned(), table));
+    }
+    Ok(vars)
+}
+
 fn text<'a>(v: &'a Value, key: &str) -> anyhow::Result<&'a str> {
     v[key]
         .as_str()
@@ -260,6 +288,25 @@ pub mod build {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_service_table_reaches_every_function_in_its_own_variable() {
+        let mut vars = global_table_vars().unwrap();
+        vars.sort();
+        let mut expected: Vec<(String, crate::tables::Table)> = crate::tables::ALL
+            .iter()
+            .map(|t| (t.env_var.to_owned(), *t))
+            .collect();
+        expected.sort();
+        assert_eq!(vars, expected);
+        for table in crate::tables::ALL {
+            assert!(
+                resource_properties(table.resource).is_ok(),
+                "template.yaml has no {}",
+                table.resource
+            );
+        }
+    }
 
     #[test]
     fn every_function_names_the_ca_bundle_of_its_runtime() {

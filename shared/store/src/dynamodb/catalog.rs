@@ -17,10 +17,8 @@ use stockroom_domain::ProductId;
 use stockroom_domain::catalog::{PriceChange, Product, ProductDetails};
 use stockroom_domain::page::Page;
 
-use super::{Cancelled, Item, s, sdk, to_item};
-use crate::catalog::{
-    PriceHistoryReader, ProductQuery, ProductReader, ProductWriter, REPLACE_ATTEMPTS, WriteError,
-};
+use super::{Cancelled, Item, WRITE_ATTEMPTS, s, sdk, to_item};
+use crate::catalog::{PriceHistoryReader, ProductQuery, ProductReader, ProductWriter, WriteError};
 use crate::items::BY_ENTITY_INDEX;
 use crate::items::catalog::{self as items, PriceItem, ProductItem};
 
@@ -224,7 +222,7 @@ impl ProductWriter for DynamoCatalog {
         details: ProductDetails,
         now: DateTime<Utc>,
     ) -> Result<Product, WriteError> {
-        for _ in 0..REPLACE_ATTEMPTS {
+        for _ in 0..WRITE_ATTEMPTS {
             let Some(old) = self.get_item(id).await? else {
                 return Err(WriteError::NotFound(id.clone()));
             };

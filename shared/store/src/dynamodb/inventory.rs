@@ -22,7 +22,7 @@ use stockroom_domain::inventory::{Available, Quantity, StockLevel, StockMove};
 use stockroom_domain::page::Page;
 use stockroom_domain::{ProductId, timestamp};
 
-use super::{CONFLICT_ATTEMPTS, Cancelled, Item, n, s, sdk};
+use super::{Cancelled, Item, WRITE_ATTEMPTS, n, s, sdk};
 use crate::inventory::{StockError, StockQuery, StockReader, StockWriter, page_of};
 use crate::items::BY_ENTITY_INDEX;
 use crate::items::catalog::{PRODUCT_SK, product_pk};
@@ -186,7 +186,7 @@ impl StockWriter for DynamoInventory {
                         return Err(StockError::UnknownProduct(id.clone()));
                     }
                     // A set is idempotent: when another transaction held the level, try again.
-                    Some(Cancelled::Conflict) if attempts < CONFLICT_ATTEMPTS => {
+                    Some(Cancelled::Conflict) if attempts < WRITE_ATTEMPTS => {
                         tracing::debug!(
                             attempts,
                             "stock level held by another transaction; retrying"

@@ -130,8 +130,9 @@ impl Cancelled {
     }
 }
 
-/// How many times a write that lost to a concurrent transaction is tried again.
-pub(crate) const CONFLICT_ATTEMPTS: usize = 8;
+/// How many times a write that lost to a concurrent writer (a changed version, or a
+/// transaction in flight on the item) is tried, reading again first where it read.
+pub(crate) const WRITE_ATTEMPTS: usize = 8;
 
 #[cfg(test)]
 mod tests {
