@@ -284,12 +284,27 @@ async fn cold_start(
         (true, None) => String::from("ok"),
         (false, _) => String::from("error"),
     };
+    let failed = sample.first_status == "error" || sample.first_status.starts_with('5');
+    let log_lines = tokio::spawn(async move { lines.await.unwrap_or_default() });
     for _ in 0..warm {
         sample.warm.push(api.invoke(event.clone()).await?.0);
     }
     sample.peak_rss_kib = child.id().map_or(0, peak_rss_kib);
     child.kill().await.ok();
-    let lines = lines.await.unwrap_or_default();
+    let lines = log_lines.await.unwrap_or_default();
+    if failed {
+        // What the function logged says why; the answer alone is an opaque 500.
+        eprintln!(
+            "{name} answered its sample event with {}:",
+            sample.first_status
+        );
+        for line in lines
+            .iter()
+            .filter(|l| l.contains("ERROR") || l.contains("error"))
+        {
+            eprintln!("  {line}");
+        }
+    }
     let calls = lines
         .iter()
         .filter(|l| l.contains(stockroom_store::dynamodb::CALLS_TARGET))

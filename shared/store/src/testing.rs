@@ -104,7 +104,12 @@ pub fn global_function_env() -> anyhow::Result<Vec<(String, String)>> {
             .as_mapping()
             .into_iter()
             .flatten()
-            .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.as_str()?.to_owned())))
+            // Only plain strings: serde_yaml's `as_str` would also read the name inside a
+            // `!Ref CatalogTable`, which is a resource, not a value.
+            .filter_map(|(k, v)| match v {
+                Value::String(v) => Some((k.as_str()?.to_owned(), v.clone())),
+                _ => None,
+            })
             .collect(),
     )
 }
@@ -299,6 +304,12 @@ mod tests {
             .collect();
         expected.sort();
         assert_eq!(vars, expected);
+        // And no table variable passes for a plain value (the resource's name).
+        let plain = global_function_env().unwrap();
+        assert!(
+            plain.iter().all(|(k, _)| !k.ends_with("_TABLE")),
+            "{plain:?}"
+        );
         for table in crate::tables::ALL {
             assert!(
                 resource_properties(table.resource).is_ok(),
