@@ -3,7 +3,6 @@
 
 use http::StatusCode;
 use stockroom_domain::catalog::Product;
-use stockroom_domain::page::{Cursor, Limit};
 use stockroom_domain::prices::{self, Days};
 use stockroom_domain::{ProductId, timestamp};
 use stockroom_http::{
@@ -27,10 +26,7 @@ pub async fn list_products(store: &dyn ProductReader, req: Request) -> Response<
     respond(
         async {
             let mut params = QueryParams::new(&req);
-            let limit = params.optional("limit", Limit::parse).unwrap_or_default();
-            let after = params
-                .optional("cursor", Cursor::<ProductId>::param)
-                .flatten();
+            let (limit, after) = params.page::<ProductId>();
             let category = params.optional("category", stockroom_domain::catalog::Category::parse);
             params.finish()?;
             let query = ProductQuery {

@@ -4,7 +4,6 @@
 use http::StatusCode;
 use serde::Deserialize;
 use stockroom_domain::inventory::{Available, Quantity, StockMove};
-use stockroom_domain::page::{Cursor, Limit};
 use stockroom_domain::{FieldError, ProductId, timestamp};
 use stockroom_http::{
     Body, QueryParams, Request, RequestError, Response, json_body, path_param, respond,
@@ -43,10 +42,7 @@ pub async fn list_stock(store: &dyn StockReader, req: Request) -> Response<Body>
     respond(
         async {
             let mut params = QueryParams::new(&req);
-            let limit = params.optional("limit", Limit::parse).unwrap_or_default();
-            let after = params
-                .optional("cursor", Cursor::<ProductId>::param)
-                .flatten();
+            let (limit, after) = params.page::<ProductId>();
             params.finish()?;
             let page = store
                 .list_stock(&StockQuery { limit, after })

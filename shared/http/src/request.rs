@@ -3,6 +3,7 @@
 use lambda_http::{Body, Request, RequestExt};
 use serde::de::DeserializeOwned;
 use stockroom_domain::FieldError;
+use stockroom_domain::page::{Cursor, CursorKey, Limit};
 
 use crate::{ApiError, ErrorKind};
 
@@ -201,6 +202,14 @@ impl<'a> QueryParams<'a> {
                 None
             }
         }
+    }
+
+    /// The paging parameters every list takes: `limit` (default 50) and `cursor` (after the
+    /// key of type `K`; absent or empty for the first page).
+    pub fn page<K: CursorKey>(&mut self) -> (Limit, Option<K>) {
+        let limit = self.optional("limit", Limit::parse).unwrap_or_default();
+        let after = self.optional("cursor", Cursor::<K>::param).flatten();
+        (limit, after)
     }
 
     /// # Errors
