@@ -32,6 +32,12 @@ impl Limit {
     pub fn get(self) -> usize {
         usize::from(self.0)
     }
+
+    /// How many items an adapter fetches for a page of this size: one more, to learn in the
+    /// same request whether another page exists ([`Page::of`] cuts it off).
+    pub fn fetch_size(self) -> usize {
+        self.get() + 1
+    }
 }
 
 impl Default for Limit {
@@ -117,11 +123,6 @@ impl<T> Page<T> {
             None
         };
         Self { items, next_cursor }
-    }
-
-    /// How many to fetch for a page of `limit`: one more, to learn whether another page exists.
-    pub fn fetch_size(limit: Limit) -> usize {
-        limit.get() + 1
     }
 }
 

@@ -93,25 +93,34 @@ pub fn resource_properties(logical_id: &str) -> anyhow::Result<Value> {
         .with_context(|| format!("template.yaml has no resource {logical_id} with Properties"))
 }
 
+/// `Globals.Function.Environment.Variables` of template.yaml, as written: plain strings and
+/// tagged references alike.
+fn global_variables() -> anyhow::Result<Vec<(String, Value)>> {
+    Ok(
+        template()?["Globals"]["Function"]["Environment"]["Variables"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.clone())))
+            .collect(),
+    )
+}
+
 /// The environment variables `Globals.Function` gives every function in template.yaml (plain
 /// string values only; references to resources are left out).
 ///
 /// # Errors
 /// When the template does not parse.
 pub fn global_function_env() -> anyhow::Result<Vec<(String, String)>> {
-    Ok(
-        template()?["Globals"]["Function"]["Environment"]["Variables"]
-            .as_mapping()
-            .into_iter()
-            .flatten()
-            // Only plain strings: serde_yaml's `as_str` would also read the name inside a
-            // `!Ref CatalogTable`, which is a resource, not a value.
-            .filter_map(|(k, v)| match v {
-                Value::String(v) => Some((k.as_str()?.to_owned(), v.clone())),
-                _ => None,
-            })
-            .collect(),
-    )
+    Ok(global_variables()?
+        .into_iter()
+        // Only plain strings: serde_yaml's `as_str` would also read the name inside a
+        // `!Ref CatalogTable`, which is a resource, not a value.
+        .filter_map(|(k, v)| match v {
+            Value::String(v) => Some((k, v)),
+            _ => None,
+        })
+        .collect())
 }
 
 /// The table variables `Globals.Function` gives every function: `(variable, table)` for each
@@ -121,23 +130,16 @@ pub fn global_function_env() -> anyhow::Result<Vec<(String, String)>> {
 /// When the template does not parse, or a `!Ref` names a table the store does not know.
 pub fn global_table_vars() -> anyhow::Result<Vec<(String, crate::tables::Table)>> {
     let mut vars = Vec::new();
-    for (k, v) in template()?["Globals"]["Function"]["Environment"]["Variables"]
-        .as_mapping()
-        .into_iter()
-        .flatten()
-    {
+    for (var, v) in global_variables()? {
         let Value::Tagged(tagged) = v else { continue };
-        let (Some(var), "!Ref", Some(resource)) = (
-            k.as_str(),
-            tagged.tag.to_string().as_str(),
-            tagged.value.as_str(),
-        ) else {
+        let ("!Ref", Some(resource)) = (tagged.tag.to_string().as_str(), tagged.value.as_str())
+        else {
             continue;
         };
         let table = crate::tables::Table::by_resource(resource).with_context(|| {
             format!("{var} refers to {resource}, which is not in store::tables::ALL")
         })?;
-        vars.push((var.to_owned(), table));
+        vars.push((var, table));
     }
     Ok(vars)
 }

@@ -164,7 +164,7 @@ impl ProductReader for DynamoCatalog {
             .expression_attribute_names("#k", key_attr)
             .expression_attribute_values(":k", s(key_value))
             // One more than asked for tells whether another page exists, in this same request.
-            .limit(i32::try_from(query.limit.get() + 1).unwrap_or(i32::MAX));
+            .limit(i32::try_from(query.limit.fetch_size()).unwrap_or(i32::MAX));
         request = match &query.after {
             Some(after) => request
                 .key_condition_expression("#k = :k AND id > :after")

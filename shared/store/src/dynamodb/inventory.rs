@@ -11,7 +11,6 @@
 use anyhow::Context as _;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
@@ -64,10 +63,10 @@ impl DynamoInventory {
     async fn level_after_failure(
         &self,
         id: &ProductId,
-        returned: Option<Item>,
+        returned: Option<&Item>,
     ) -> anyhow::Result<Option<StockItem>> {
         match returned {
-            Some(item) if !item.is_empty() => stored(item).map(Some),
+            Some(item) if !item.is_empty() => stored(item.clone()).map(Some),
             _ => self.get_item(id).await,
         }
     }
@@ -113,7 +112,7 @@ impl StockReader for DynamoInventory {
             .table_name(&self.table)
             .index_name(BY_ENTITY_INDEX)
             .expression_attribute_values(":e", s(STOCK_ENTITY))
-            .limit(i32::try_from(Page::<StockLevel>::fetch_size(query.limit)).unwrap_or(i32::MAX));
+            .limit(i32::try_from(query.limit.fetch_size()).unwrap_or(i32::MAX));
         request = match &query.after {
             Some(after) => request
                 .key_condition_expression("entity = :e AND id > :after")
@@ -228,17 +227,13 @@ impl StockWriter for DynamoInventory {
             .await;
         match result {
             Ok(output) => Ok(stored(output.attributes.unwrap_or_default())?.into_level()?),
-            Err(SdkError::ServiceError(err))
-                if matches!(
-                    err.err(),
-                    UpdateItemError::ConditionalCheckFailedException(_)
-                ) =>
-            {
-                let returned = match err.into_err() {
-                    UpdateItemError::ConditionalCheckFailedException(e) => e.item,
-                    _ => None,
+            Err(err) => {
+                let Some(UpdateItemError::ConditionalCheckFailedException(failed)) =
+                    err.as_service_error()
+                else {
+                    return Err(sdk(err, "failed to change a stock level").into());
                 };
-                let Some(old) = self.level_after_failure(id, returned).await? else {
+                let Some(old) = self.level_after_failure(id, failed.item()).await? else {
                     return Err(StockError::NoStockLevel(id.clone()));
                 };
                 match mv.apply(old.available, old.reserved, quantity) {
@@ -251,7 +246,6 @@ impl StockWriter for DynamoInventory {
                     .into()),
                 }
             }
-            Err(err) => Err(sdk(err, "failed to change a stock level").into()),
         }
     }
 
@@ -271,17 +265,13 @@ impl StockWriter for DynamoInventory {
             .await;
         match result {
             Ok(output) => Ok(stored(output.attributes.unwrap_or_default())?.into_level()?),
-            Err(SdkError::ServiceError(err))
-                if matches!(
-                    err.err(),
-                    DeleteItemError::ConditionalCheckFailedException(_)
-                ) =>
-            {
-                let returned = match err.into_err() {
-                    DeleteItemError::ConditionalCheckFailedException(e) => e.item,
-                    _ => None,
+            Err(err) => {
+                let Some(DeleteItemError::ConditionalCheckFailedException(failed)) =
+                    err.as_service_error()
+                else {
+                    return Err(sdk(err, "failed to delete a stock level").into());
                 };
-                match self.level_after_failure(id, returned).await? {
+                match self.level_after_failure(id, failed.item()).await? {
                     None => Err(StockError::NoStockLevel(id.clone())),
                     Some(old) => Err(StockError::StillReserved {
                         product_id: id.clone(),
@@ -289,7 +279,6 @@ impl StockWriter for DynamoInventory {
                     }),
                 }
             }
-            Err(err) => Err(sdk(err, "failed to delete a stock level").into()),
         }
     }
 }

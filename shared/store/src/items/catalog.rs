@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use stockroom_domain::catalog::{Category, Description, PriceChange, Product, ProductName};
 use stockroom_domain::{Currency, Price, ProductId, timestamp};
 
+use super::parse_time;
+
 pub const PRODUCT_SK: &str = "PRODUCT";
 pub const PRODUCT_ENTITY: &str = "product";
 pub const BY_CATEGORY_INDEX: &str = "by-category";
@@ -137,8 +139,6 @@ impl PriceItem {
         parse().with_context(|| format!("stored price change {sk:?} is not valid"))
     }
 }
-
-use super::parse_time;
 
 /// What replacing `old` with `details` at `now` writes: the product (one version on) and, if
 /// the price moved, the record of the change. Both adapters write exactly this.

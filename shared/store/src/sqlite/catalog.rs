@@ -46,7 +46,7 @@ impl ProductReader for SqliteStore {
         let query = query.clone();
         self.with_reader(move |conn| -> anyhow::Result<_> {
             let after = query.after.as_ref().map(ToString::to_string);
-            let fetch = Page::<Product>::fetch_size(query.limit);
+            let fetch = query.limit.fetch_size();
             let stored: Vec<ProductItem> = match &query.category {
                 Some(category) => {
                     let bodies: Vec<String> = conn

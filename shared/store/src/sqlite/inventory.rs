@@ -66,7 +66,7 @@ impl StockReader for SqliteStore {
                 INVENTORY,
                 STOCK_ENTITY,
                 after.as_deref(),
-                Page::<StockLevel>::fetch_size(query.limit),
+                query.limit.fetch_size(),
             )?;
             let levels = stored
                 .into_iter()
