@@ -61,8 +61,10 @@ pub enum StockMove {
     Decrement,
     /// Moves units from `available` to `reserved`.
     Reserve,
-    /// Moves units from `reserved` back to `available`.
+    /// Moves units from `reserved` back to `available` (a cancelled order's units).
     Release,
+    /// Takes units out of `reserved` for good (a shipped order's units).
+    Ship,
 }
 
 impl StockMove {
@@ -81,8 +83,9 @@ impl StockMove {
             Self::Decrement if available >= q => Ok((available - q, reserved)),
             Self::Reserve if available >= q => Ok((available - q, reserved + q)),
             Self::Release if reserved >= q => Ok((available + q, reserved - q)),
+            Self::Ship if reserved >= q => Ok((available, reserved - q)),
             Self::Decrement | Self::Reserve => Err(Shortfall::Available(available)),
-            Self::Release => Err(Shortfall::Reserved(reserved)),
+            Self::Release | Self::Ship => Err(Shortfall::Reserved(reserved)),
         }
     }
 }
@@ -138,6 +141,8 @@ mod tests {
             (StockMove::Reserve, 1, 0, 2, Err(Shortfall::Available(1))),
             (StockMove::Release, 0, 3, 3, Ok((3, 0))),
             (StockMove::Release, 9, 2, 3, Err(Shortfall::Reserved(2))),
+            (StockMove::Ship, 4, 3, 3, Ok((4, 0))),
+            (StockMove::Ship, 9, 2, 3, Err(Shortfall::Reserved(2))),
         ];
         for (mv, available, reserved, quantity, expected) in cases {
             assert_eq!(

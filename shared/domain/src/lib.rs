@@ -3,14 +3,17 @@
 //! Every type here has a private field and a `parse`/`new`/`TryFrom` that returns an error
 //! naming what is wrong, so handlers and stores never see an invalid id, price or quantity.
 
+// `id` first: its `id_type!` macro is visible only to the modules after it.
+#[macro_use]
+pub mod id;
+
 pub mod catalog;
 pub mod inventory;
+pub mod orders;
 pub mod page;
 pub mod prices;
 
 mod error;
-#[macro_use]
-pub mod id;
 mod money;
 pub mod timestamp;
 
