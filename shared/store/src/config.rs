@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use crate::catalog::CatalogStore;
 use crate::inventory::InventoryStore;
+use crate::orders::OrdersStore;
 use crate::tables::{self, Table};
 
 /// The directory of the embedded store when no table is configured.
@@ -223,6 +224,25 @@ impl Store {
                     Self::table(tables, tables::CATALOG)?,
                 ))
             }
+            #[cfg(feature = "embedded")]
+            Backend::Embedded(store) => Arc::new(store.clone()),
+        })
+    }
+
+    /// The orders port. Placing an order reads the catalog and moves stock, so it needs all
+    /// three tables.
+    ///
+    /// # Errors
+    /// With DynamoDB, when `ORDERS_TABLE`, `CATALOG_TABLE` or `INVENTORY_TABLE` is not set.
+    pub fn orders(&self) -> anyhow::Result<Arc<dyn OrdersStore>> {
+        Ok(match &self.backend {
+            #[cfg(feature = "dynamodb")]
+            Backend::DynamoDb { client, tables } => Arc::new(crate::dynamodb::DynamoOrders::new(
+                client.clone(),
+                Self::table(tables, tables::ORDERS)?,
+                Self::table(tables, tables::CATALOG)?,
+                Self::table(tables, tables::INVENTORY)?,
+            )),
             #[cfg(feature = "embedded")]
             Backend::Embedded(store) => Arc::new(store.clone()),
         })

@@ -18,6 +18,7 @@ pub mod dynamodb;
 pub mod error;
 pub mod inventory;
 pub mod items;
+pub mod orders;
 #[cfg(feature = "embedded")]
 pub mod sqlite;
 pub mod tables;

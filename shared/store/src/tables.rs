@@ -27,8 +27,14 @@ pub const INVENTORY: Table = Table {
     resource: "InventoryTable",
 };
 
+pub const ORDERS: Table = Table {
+    name: "orders",
+    env_var: "ORDERS_TABLE",
+    resource: "OrdersTable",
+};
+
 /// Every service's table.
-pub const ALL: &[Table] = &[CATALOG, INVENTORY];
+pub const ALL: &[Table] = &[CATALOG, INVENTORY, ORDERS];
 
 impl Table {
     /// The table whose template.yaml logical id is `resource`.

@@ -76,8 +76,9 @@ fn stored(item: Item) -> anyhow::Result<StockItem> {
     serde_dynamo::from_item(item).context("stored stock level has an unexpected shape")
 }
 
-/// The update expression and condition of each move (`:q` the quantity, `:now` the time).
-fn move_expressions(mv: StockMove) -> (&'static str, &'static str) {
+/// The update expression and condition of each move (`:q` the quantity, `:now` the time), on
+/// a stock item: the inventory endpoints and the order transactions move stock the same way.
+pub(crate) fn move_expressions(mv: StockMove) -> (&'static str, &'static str) {
     match mv {
         StockMove::Decrement => (
             "SET available = available - :q, updated_at = :now",
@@ -89,6 +90,10 @@ fn move_expressions(mv: StockMove) -> (&'static str, &'static str) {
         ),
         StockMove::Release => (
             "SET available = available + :q, reserved = reserved - :q, updated_at = :now",
+            "attribute_exists(pk) AND reserved >= :q",
+        ),
+        StockMove::Ship => (
+            "SET reserved = reserved - :q, updated_at = :now",
             "attribute_exists(pk) AND reserved >= :q",
         ),
     }

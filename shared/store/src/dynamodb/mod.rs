@@ -4,9 +4,11 @@
 
 mod catalog;
 mod inventory;
+mod orders;
 
 pub use catalog::DynamoCatalog;
 pub use inventory::DynamoInventory;
+pub use orders::DynamoOrders;
 
 use std::collections::HashMap;
 
@@ -127,6 +129,22 @@ impl Cancelled {
         } else {
             None
         }
+    }
+}
+
+/// The item each of a cancelled transaction's actions found, by position, where the action
+/// asked for it (`ReturnValuesOnConditionCheckFailure: ALL_OLD`) and the item existed. A server
+/// that does not return them gives an empty list; callers read the items instead.
+pub(crate) fn cancellation_items<R>(
+    err: &SdkError<TransactWriteItemsError, R>,
+) -> Vec<Option<Item>> {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
+            .cancellation_reasons()
+            .iter()
+            .map(|r| r.item().filter(|item| !item.is_empty()).cloned())
+            .collect(),
+        _ => Vec::new(),
     }
 }
 

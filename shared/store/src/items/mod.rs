@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod inventory;
+pub mod orders;
 
 /// The `by-entity` index every table that lists its items has: `entity`, then `id`.
 pub const BY_ENTITY_INDEX: &str = "by-entity";

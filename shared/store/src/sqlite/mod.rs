@@ -13,6 +13,7 @@
 
 mod catalog;
 mod inventory;
+mod orders;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -56,7 +57,12 @@ CREATE TABLE IF NOT EXISTS changes (
 /// The schema, one step per version: step `i` takes a file at `user_version` `i` to `i + 1`.
 /// Append a step for a new service or a change; never edit one that has shipped. (Files made
 /// before versioning are at 0 and get every step; each is `IF NOT EXISTS`, so that is safe.)
-pub const MIGRATIONS: &[&str] = &[BASE_SCHEMA, catalog::SCHEMA, inventory::SCHEMA];
+pub const MIGRATIONS: &[&str] = &[
+    BASE_SCHEMA,
+    catalog::SCHEMA,
+    inventory::SCHEMA,
+    orders::SCHEMA,
+];
 
 /// The embedded store. Cheap to clone; clones share its connections: one that writes (and
 /// reads inside write transactions), and, when opened with them, read-only ones, so reads run side by

@@ -1,0 +1,156 @@
+//! The orders port: placing an order is one transaction across the stock of every line, the
+//! order and its idempotency record; a status change is one transaction across the order and
+//! the stock it moves.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use stockroom_domain::ProductId;
+use stockroom_domain::inventory::Shortfall;
+use stockroom_domain::orders::{
+    CustomerId, IdempotencyKey, Order, OrderId, OrderKey, OrderRequest, OrderStatus, PricingError,
+};
+use stockroom_domain::page::{Limit, Page};
+
+/// An order to place: the validated request, its idempotency key if the client sent one, and
+/// the time it is placed at.
+#[derive(Debug, Clone)]
+pub struct PlaceOrder {
+    pub request: OrderRequest,
+    pub key: Option<IdempotencyKey>,
+    pub now: DateTime<Utc>,
+}
+
+/// A placed order, and whether it was placed by an earlier request with the same key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    pub order: Order,
+    /// The order is the answer to an earlier request with the same idempotency key and body:
+    /// nothing was written this time.
+    pub replayed: bool,
+}
+
+/// A customer's orders, newest first, after `after`.
+#[derive(Debug, Clone)]
+pub struct OrderQuery {
+    pub customer_id: CustomerId,
+    pub limit: Limit,
+    pub after: Option<OrderKey>,
+}
+
+/// A line whose product has fewer units than the order asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shortage {
+    pub product_id: ProductId,
+    /// What the store held: `available` when placing, `reserved` when shipping or cancelling.
+    pub have: u64,
+    pub requested: u64,
+}
+
+/// Why an order was not placed or its status not changed. Nothing was changed in any case.
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error(transparent)]
+    Pricing(#[from] PricingError),
+    /// Placing: these lines' products have fewer units available than asked for (a product
+    /// with no stock level has 0).
+    #[error("not enough stock available")]
+    InsufficientStock(Vec<Shortage>),
+    /// The idempotency key was used by this customer for a request with another body.
+    #[error("the idempotency key was used with another request")]
+    KeyReused,
+    #[error("no order has the id \"{0}\"")]
+    NotFound(OrderId),
+    #[error("order \"{id}\" is {from}, and cannot become {to}")]
+    IllegalTransition {
+        id: OrderId,
+        from: OrderStatus,
+        to: OrderStatus,
+    },
+    /// Shipping or cancelling: the units this order reserved are no longer all reserved (they
+    /// were released through the inventory API).
+    #[error("the order's reserved stock is short")]
+    ReservedShort(Vec<Shortage>),
+    /// Other writers kept changing the order or its stock until the retries ran out.
+    #[error("the order or its stock is being changed by someone else right now")]
+    Contended,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+#[cfg(feature = "embedded")]
+impl From<rusqlite::Error> for OrderError {
+    fn from(err: rusqlite::Error) -> Self {
+        Self::Unexpected(err.into())
+    }
+}
+
+impl Shortage {
+    /// The shortage of a line asking for `requested` units of `product_id`, when the count
+    /// the move takes from held `shortfall`.
+    pub fn of(product_id: &ProductId, requested: u64, shortfall: Shortfall) -> Self {
+        let have = match shortfall {
+            Shortfall::Available(n) | Shortfall::Reserved(n) => n,
+        };
+        Self {
+            product_id: product_id.clone(),
+            have,
+            requested,
+        }
+    }
+}
+
+#[async_trait]
+pub trait OrderReader: Send + Sync {
+    /// # Errors
+    /// Only when the store cannot be read.
+    async fn get_order(&self, id: &OrderId) -> anyhow::Result<Option<Order>>;
+
+    /// One page of a customer's orders, newest first.
+    ///
+    /// # Errors
+    /// Only when the store cannot be read.
+    async fn list_orders(&self, query: &OrderQuery) -> anyhow::Result<Page<Order>>;
+}
+
+#[async_trait]
+pub trait OrderWriter: Send + Sync {
+    /// Prices the order from the catalog and, in one transaction, reserves every line's
+    /// quantity (only where `available >= quantity`), writes the order and its idempotency
+    /// record. With a key whose live record has the same request fingerprint, returns that
+    /// record's order and writes nothing.
+    ///
+    /// # Errors
+    /// Pricing errors, [`OrderError::InsufficientStock`] naming every short line,
+    /// [`OrderError::KeyReused`].
+    async fn place_order(&self, order: &PlaceOrder) -> Result<Placed, OrderError>;
+
+    /// Moves the order to `to` in one transaction conditional on the status it was read with,
+    /// applying the transition's stock move to every line.
+    ///
+    /// # Errors
+    /// [`OrderError::NotFound`], [`OrderError::IllegalTransition`] (naming the current status),
+    /// [`OrderError::ReservedShort`].
+    async fn change_status(
+        &self,
+        id: &OrderId,
+        to: OrderStatus,
+        now: DateTime<Utc>,
+    ) -> Result<Order, OrderError>;
+}
+
+/// Everything the orders service needs.
+pub trait OrdersStore: OrderReader + OrderWriter {}
+
+impl<T: OrderReader + OrderWriter> OrdersStore for T {}
+
+/// The page of orders from `orders` fetched newest first with one extra.
+pub(crate) fn page_of(orders: Vec<Order>, limit: Limit) -> Page<Order> {
+    Page::of(orders, limit, Order::list_key)
+}
+
+/// `order` moved to `to` at `now`, as a status change writes it.
+pub(crate) fn with_status(mut order: Order, to: OrderStatus, now: DateTime<Utc>) -> Order {
+    order.status = to;
+    order.updated_at = now;
+    order
+}

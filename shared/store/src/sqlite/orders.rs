@@ -1,0 +1,235 @@
+//! The orders port over the embedded store. Every table is in the one file, so placing an
+//! order (catalog read, stock moves, order, idempotency record) and a status change (order and
+//! stock) are each one `IMMEDIATE` transaction: all or nothing, and no other writer between the
+//! reads and the writes.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{Transaction, params};
+use stockroom_domain::ProductId;
+use stockroom_domain::inventory::StockMove;
+use stockroom_domain::orders::{CatalogEntry, Order, OrderId, OrderStatus};
+use stockroom_domain::page::Page;
+
+use super::{SqliteStore, get_item, write_item, write_transaction};
+use crate::items::catalog::{PRODUCT_SK, product_pk};
+use crate::items::inventory::{STOCK_SK, StockItem, stock_pk};
+use crate::items::orders::{
+    CatalogEntryItem, IDEMPOTENCY_SK, IdempotencyItem, ORDER_SK, OrderItem, idempotency_pk,
+    order_pk,
+};
+use crate::orders::{
+    OrderError, OrderQuery, OrderReader, OrderWriter, PlaceOrder, Placed, Shortage, page_of,
+    with_status,
+};
+use crate::tables::{CATALOG, INVENTORY, ORDERS};
+
+/// The `by-customer` index: a customer's orders by when they were placed.
+pub(super) const SCHEMA: &str = "
+CREATE INDEX IF NOT EXISTS items_orders_by_customer
+    ON items (tbl, json_extract(body, '$.customer_id'), json_extract(body, '$.placed'));
+";
+
+fn stored_order(conn: &rusqlite::Connection, id: &OrderId) -> anyhow::Result<Option<OrderItem>> {
+    get_item(conn, ORDERS, &order_pk(id), ORDER_SK)
+}
+
+/// The catalog entries of the products `order` names that are in the catalog.
+fn catalog_entries(
+    tx: &Transaction<'_>,
+    order: &PlaceOrder,
+) -> anyhow::Result<BTreeMap<ProductId, CatalogEntry>> {
+    let mut entries = BTreeMap::new();
+    for id in order.request.product_ids() {
+        if let Some(item) = get_item::<CatalogEntryItem>(tx, CATALOG, &product_pk(id), PRODUCT_SK)?
+        {
+            let (id, entry) = item.into_entry()?;
+            entries.insert(id, entry);
+        }
+    }
+    Ok(entries)
+}
+
+/// The answer of the live record of `order`'s key, if it has one: the stored order, or
+/// [`OrderError::KeyReused`] when the record is of another request.
+fn replay(tx: &Transaction<'_>, order: &PlaceOrder) -> Result<Option<Placed>, OrderError> {
+    let Some(key) = &order.key else {
+        return Ok(None);
+    };
+    let pk = idempotency_pk(&order.request.customer_id, key);
+    let Some(record) = get_item::<IdempotencyItem>(tx, ORDERS, &pk, IDEMPOTENCY_SK)? else {
+        return Ok(None);
+    };
+    if !record.is_live(order.now) {
+        return Ok(None);
+    }
+    if record.request_hash != order.request.fingerprint() {
+        return Err(OrderError::KeyReused);
+    }
+    Ok(Some(Placed {
+        order: record.stored_order()?,
+        replayed: true,
+    }))
+}
+
+/// Applies `mv` of every line of `order` to its stock level inside `tx`, or names every line
+/// whose level cannot take it (a missing level has nothing).
+fn move_lines(
+    tx: &Transaction<'_>,
+    order: &Order,
+    mv: StockMove,
+    now: DateTime<Utc>,
+) -> Result<(), OrderError> {
+    let mut levels = Vec::with_capacity(order.items.len());
+    let mut short = Vec::new();
+    for line in &order.items {
+        let quantity = line.stock_quantity().map_err(anyhow::Error::from)?;
+        let level = get_item::<StockItem>(tx, INVENTORY, &stock_pk(&line.product_id), STOCK_SK)?;
+        let (available, reserved) = level.as_ref().map_or((0, 0), |l| (l.available, l.reserved));
+        match (level, mv.apply(available, reserved, quantity)) {
+            (Some(mut level), Ok((available, reserved))) => {
+                level.available = available;
+                level.reserved = reserved;
+                level.updated_at = stockroom_domain::timestamp::format(&now);
+                levels.push(level);
+            }
+            (None, Ok(_)) => {
+                return Err(anyhow::anyhow!("a missing stock level cannot move units").into());
+            }
+            (_, Err(shortfall)) => {
+                short.push(Shortage::of(&line.product_id, line.quantity, shortfall));
+            }
+        }
+    }
+    if !short.is_empty() {
+        return Err(match mv {
+            StockMove::Reserve | StockMove::Decrement => OrderError::InsufficientStock(short),
+            StockMove::Release | StockMove::Ship => OrderError::ReservedShort(short),
+        });
+    }
+    for level in levels {
+        write_item(tx, INVENTORY, &level.pk, &level.sk, Some(&level))?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl OrderReader for SqliteStore {
+    #[tracing::instrument(skip_all, fields(store = "sqlite", order_id = %id))]
+    async fn get_order(&self, id: &OrderId) -> anyhow::Result<Option<Order>> {
+        let id = id.clone();
+        self.with_reader(move |conn| -> anyhow::Result<_> {
+            stored_order(conn, &id)?.map(OrderItem::into_order).transpose()
+        })
+        .await
+        .context("failed to get an order from the embedded store")
+    }
+
+    #[tracing::instrument(skip_all, fields(store = "sqlite", customer_id = %query.customer_id))]
+    async fn list_orders(&self, query: &OrderQuery) -> anyhow::Result<Page<Order>> {
+        let query = query.clone();
+        self.with_reader(move |conn| -> anyhow::Result<_> {
+            // `placed` sorts as the list key; the first page starts after every real key.
+            let before = query
+                .after
+                .as_ref()
+                .map_or_else(|| String::from("\u{10FFFF}"), |k| k.sort_key());
+            let fetch = i64::try_from(query.limit.fetch_size()).unwrap_or(i64::MAX);
+            let bodies: Vec<String> = conn
+                .prepare_cached(
+                    "SELECT body FROM items WHERE tbl = ?1
+                     AND json_extract(body, '$.customer_id') = ?2
+                     AND json_extract(body, '$.placed') < ?3
+                     ORDER BY json_extract(body, '$.placed') DESC LIMIT ?4",
+                )?
+                .query_map(
+                    params![ORDERS.name, query.customer_id.as_str(), before, fetch],
+                    |r| r.get(0),
+                )?
+                .collect::<Result<_, _>>()?;
+            let orders = bodies
+                .iter()
+                .map(|b| {
+                    serde_json::from_str::<OrderItem>(b)
+                        .context("stored order has an unexpected shape")?
+                        .into_order()
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Ok(page_of(orders, query.limit))
+        })
+        .await
+        .context("failed to list orders from the embedded store")
+    }
+}
+
+#[async_trait]
+impl OrderWriter for SqliteStore {
+    #[tracing::instrument(skip_all, fields(store = "sqlite", customer_id = %order.request.customer_id))]
+    async fn place_order(&self, order: &PlaceOrder) -> Result<Placed, OrderError> {
+        let order = order.clone();
+        self.with_conn(move |conn| {
+            let tx = write_transaction(conn)?;
+            let entries = catalog_entries(&tx, &order)?;
+            let placed = match Order::price(&order.request, &entries, order.now) {
+                Ok(placed) => placed,
+                // A retry of an order placed before a product left the catalog is still a
+                // retry: its key's answer wins over today's catalog.
+                Err(err) => return replay(&tx, &order)?.ok_or(OrderError::Pricing(err)),
+            };
+            if let Some(replayed) = replay(&tx, &order)? {
+                return Ok(replayed);
+            }
+            move_lines(&tx, &placed, StockMove::Reserve, order.now)?;
+            let item = OrderItem::new(&placed);
+            if stored_order(&tx, &placed.id)?.is_some() {
+                return Err(anyhow::anyhow!("order id {} is already taken", placed.id).into());
+            }
+            write_item(&tx, ORDERS, &item.pk, &item.sk, Some(&item))?;
+            if let Some(key) = &order.key {
+                let record = IdempotencyItem::new(key, order.request.fingerprint(), &placed)?;
+                write_item(&tx, ORDERS, &record.pk, &record.sk, Some(&record))?;
+            }
+            tx.commit()?;
+            Ok(Placed {
+                order: placed,
+                replayed: false,
+            })
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(store = "sqlite", order_id = %id, to = %to))]
+    async fn change_status(
+        &self,
+        id: &OrderId,
+        to: OrderStatus,
+        now: DateTime<Utc>,
+    ) -> Result<Order, OrderError> {
+        let id = id.clone();
+        self.with_conn(move |conn| {
+            let tx = write_transaction(conn)?;
+            let order = stored_order(&tx, &id)?
+                .ok_or_else(|| OrderError::NotFound(id.clone()))?
+                .into_order()?;
+            let Some(mv) = order.status.transition(to) else {
+                return Err(OrderError::IllegalTransition {
+                    id,
+                    from: order.status,
+                    to,
+                });
+            };
+            if let Some(mv) = mv {
+                move_lines(&tx, &order, mv, now)?;
+            }
+            let next = with_status(order, to, now);
+            let item = OrderItem::new(&next);
+            write_item(&tx, ORDERS, &item.pk, &item.sk, Some(&item))?;
+            tx.commit()?;
+            Ok(next)
+        })
+        .await
+    }
+}
