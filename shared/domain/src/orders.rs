@@ -112,17 +112,19 @@ impl OrderRequest {
                     None
                 }
             };
+            if let Some(product) = &product
+                && let Some(first) = seen.get(product)
+            {
+                errors.push(FieldError::new(
+                    field("product_id"),
+                    format!(
+                        "repeats items[{first}].product_id; list each product once, with its whole quantity"
+                    ),
+                ));
+                continue;
+            }
             if let Some(product) = &product {
-                if let Some(first) = seen.insert(product.clone(), i) {
-                    seen.insert(product.clone(), first);
-                    errors.push(FieldError::new(
-                        field("product_id"),
-                        format!(
-                            "repeats items[{first}].product_id; list each product once, with its whole quantity"
-                        ),
-                    ));
-                    continue;
-                }
+                seen.insert(product.clone(), i);
             }
             if let (Some(product_id), Some(quantity)) = (product, quantity) {
                 lines.push(RequestedLine {
@@ -464,7 +466,9 @@ mod tests {
     #[test]
     fn every_bad_field_of_a_request_is_reported_at_once() {
         let too_many: Vec<RawLine> = (0..26).map(|i| line(&format!("p{i}"), 1)).collect();
-        let cases: Vec<(Option<&str>, Option<Vec<RawLine>>, Vec<&str>)> = vec![
+        // (customer_id, items, the fields reported)
+        type Case = (Option<&'static str>, Option<Vec<RawLine>>, Vec<&'static str>);
+        let cases: Vec<Case> = vec![
             (None, Some(vec![line("a", 1)]), vec!["customer_id"]),
             (Some("a b"), Some(vec![line("a", 1)]), vec!["customer_id"]),
             (Some("c"), None, vec!["items"]),
