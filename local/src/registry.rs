@@ -32,6 +32,7 @@ fn service<O: Endpoints<Store>>() -> impl Iterator<Item = Box<dyn Handler>> {
 pub fn handlers() -> Vec<Box<dyn Handler>> {
     service::<stockroom_catalog::Operation>()
         .chain(service::<stockroom_inventory::Operation>())
+        .chain(service::<stockroom_orders::Operation>())
         .chain(service::<stockroom_health::Operation>())
         .collect()
 }

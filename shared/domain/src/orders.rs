@@ -302,8 +302,10 @@ impl Order {
         }
         let entry = |id: &ProductId| &entries[id];
         let currency = entry(&request.lines[0].product_id).currency.clone();
-        let currencies: HashSet<&Currency> =
-            request.product_ids().map(|id| &entry(id).currency).collect();
+        let currencies: HashSet<&Currency> = request
+            .product_ids()
+            .map(|id| &entry(id).currency)
+            .collect();
         if currencies.len() > 1 {
             return Err(PricingError::MixedCurrencies(
                 request
@@ -316,7 +318,8 @@ impl Order {
         let mut items = Vec::with_capacity(request.lines.len());
         for line in &request.lines {
             let entry = entry(&line.product_id);
-            let quantity = i64::try_from(line.quantity.get()).map_err(|_| PricingError::TotalTooLarge)?;
+            let quantity =
+                i64::try_from(line.quantity.get()).map_err(|_| PricingError::TotalTooLarge)?;
             let line_total = entry
                 .price
                 .minor_units()
@@ -467,7 +470,11 @@ mod tests {
     fn every_bad_field_of_a_request_is_reported_at_once() {
         let too_many: Vec<RawLine> = (0..26).map(|i| line(&format!("p{i}"), 1)).collect();
         // (customer_id, items, the fields reported)
-        type Case = (Option<&'static str>, Option<Vec<RawLine>>, Vec<&'static str>);
+        type Case = (
+            Option<&'static str>,
+            Option<Vec<RawLine>>,
+            Vec<&'static str>,
+        );
         let cases: Vec<Case> = vec![
             (None, Some(vec![line("a", 1)]), vec!["customer_id"]),
             (Some("a b"), Some(vec![line("a", 1)]), vec!["customer_id"]),
@@ -502,13 +509,19 @@ mod tests {
     fn a_repeated_product_names_the_line_it_repeats() {
         let errors =
             OrderRequest::parse(Some("c"), Some(&[line("a", 1), line("a", 1)])).unwrap_err();
-        assert!(errors[0].message.starts_with("repeats items[0]"), "{errors:?}");
+        assert!(
+            errors[0].message.starts_with("repeats items[0]"),
+            "{errors:?}"
+        );
     }
 
     #[test]
     fn the_fingerprint_depends_on_the_request_not_on_its_spelling() {
         let a = request(&[("a", 1), ("b", 2)]);
-        assert_eq!(a.fingerprint(), request(&[("a", 1), ("b", 2)]).fingerprint());
+        assert_eq!(
+            a.fingerprint(),
+            request(&[("a", 1), ("b", 2)]).fingerprint()
+        );
         assert_eq!(a.fingerprint().len(), 64);
         for other in [
             request(&[("a", 1), ("b", 3)]),
@@ -548,8 +561,8 @@ mod tests {
             (ProductId::parse("a").unwrap(), entry(100, "USD")),
             (ProductId::parse("b").unwrap(), entry(100, "EUR")),
         ]);
-        let err = Order::price(&request(&[("a", 1), ("x", 1), ("y", 1)]), &entries, t0())
-            .unwrap_err();
+        let err =
+            Order::price(&request(&[("a", 1), ("x", 1), ("y", 1)]), &entries, t0()).unwrap_err();
         assert_eq!(err.to_string(), "No product has the id \"x\", \"y\".");
         let err = Order::price(&request(&[("a", 1), ("b", 1)]), &entries, t0()).unwrap_err();
         assert_eq!(
@@ -603,7 +616,12 @@ mod tests {
             id: OrderId::at(t0()),
         };
         assert!(a.sort_key() < later.sort_key());
-        for bad in ["", "x#y", "2026-11-23T10:00:00.000Z#a b", "2026-11-23T10:00:00.000Z"] {
+        for bad in [
+            "",
+            "x#y",
+            "2026-11-23T10:00:00.000Z#a b",
+            "2026-11-23T10:00:00.000Z",
+        ] {
             assert_eq!(OrderKey::from_cursor(bad), None, "{bad:?}");
         }
     }

@@ -204,6 +204,24 @@ impl<'a> QueryParams<'a> {
         }
     }
 
+    /// The parameter `name` parsed with `parse`; `None` when invalid or (recording that it is
+    /// required) absent.
+    pub fn required<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, FieldError>,
+    ) -> Option<T> {
+        let present = self
+            .req
+            .query_string_parameters_ref()
+            .is_some_and(|params| params.first(name).is_some());
+        if !present {
+            self.errors.push(FieldError::new(name, "is required"));
+            return None;
+        }
+        self.optional(name, parse)
+    }
+
     /// The paging parameters every list takes: `limit` (default 50) and `cursor` (after the
     /// key of type `K`; absent or empty for the first page).
     pub fn page<K: CursorKey>(&mut self) -> (Limit, Option<K>) {

@@ -91,8 +91,13 @@ impl DynamoOrders {
     }
 
     async fn order_item(&self, id: &OrderId) -> anyhow::Result<Option<OrderItem>> {
-        self.get(&self.table, order_pk(id), ORDER_SK, "failed to get an order")
-            .await
+        self.get(
+            &self.table,
+            order_pk(id),
+            ORDER_SK,
+            "failed to get an order",
+        )
+        .await
     }
 
     /// One `BatchGetItem` (more only for keys DynamoDB leaves unprocessed under load).
@@ -120,7 +125,9 @@ impl DynamoOrders {
         while let Some(keys) = pending.take() {
             attempts += 1;
             if attempts > WRITE_ATTEMPTS {
-                anyhow::bail!("the catalog left product keys unprocessed after {WRITE_ATTEMPTS} reads");
+                anyhow::bail!(
+                    "the catalog left product keys unprocessed after {WRITE_ATTEMPTS} reads"
+                );
             }
             let output = self
                 .client
@@ -388,13 +395,18 @@ impl OrderWriter for DynamoOrders {
                         return Err(OrderError::InsufficientStock(short));
                     }
                     if failed.iter().all(|&i| i >= lines) {
-                        return Err(anyhow::anyhow!("order id {} is already taken", placed.id).into());
+                        return Err(
+                            anyhow::anyhow!("order id {} is already taken", placed.id).into()
+                        );
                     }
                     // Levels read after the failure allow the order: they changed; try again.
                     tracing::debug!(attempts, "stock changed while placing an order; retrying");
                 }
                 Some(Cancelled::Conflict) => {
-                    tracing::debug!(attempts, "stock or key held by another transaction; retrying");
+                    tracing::debug!(
+                        attempts,
+                        "stock or key held by another transaction; retrying"
+                    );
                 }
                 None => return Err(sdk(err, "failed to place an order").into()),
             }
@@ -452,7 +464,10 @@ impl OrderWriter for DynamoOrders {
             match (Cancelled::of(&err), mv) {
                 // The order changed since it was read: read it again and judge anew.
                 (Some(Cancelled::ConditionFailed(failed)), _) if failed.contains(&0) => {
-                    tracing::debug!(attempts, "order changed while changing its status; retrying");
+                    tracing::debug!(
+                        attempts,
+                        "order changed while changing its status; retrying"
+                    );
                 }
                 (Some(Cancelled::ConditionFailed(failed)), Some(mv)) => {
                     // Positions are shifted by the order's own update at 0.
@@ -467,7 +482,10 @@ impl OrderWriter for DynamoOrders {
                     tracing::debug!(attempts, "stock changed while changing an order; retrying");
                 }
                 (Some(Cancelled::Conflict), _) => {
-                    tracing::debug!(attempts, "order or stock held by another transaction; retrying");
+                    tracing::debug!(
+                        attempts,
+                        "order or stock held by another transaction; retrying"
+                    );
                 }
                 _ => return Err(sdk(err, "failed to change an order's status").into()),
             }

@@ -122,7 +122,9 @@ impl OrderReader for SqliteStore {
     async fn get_order(&self, id: &OrderId) -> anyhow::Result<Option<Order>> {
         let id = id.clone();
         self.with_reader(move |conn| -> anyhow::Result<_> {
-            stored_order(conn, &id)?.map(OrderItem::into_order).transpose()
+            stored_order(conn, &id)?
+                .map(OrderItem::into_order)
+                .transpose()
         })
         .await
         .context("failed to get an order from the embedded store")

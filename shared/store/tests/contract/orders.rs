@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use stockroom_domain::Currency;
 use stockroom_domain::inventory::Available;
 use stockroom_domain::orders::{
     CustomerId, IdempotencyKey, OrderRequest, OrderStatus, PricingError, RawLine,
 };
 use stockroom_domain::page::{Cursor, Limit};
-use stockroom_domain::Currency;
 use stockroom_store::Store;
 use stockroom_store::orders::{OrderError, OrderQuery, OrdersStore, PlaceOrder, Shortage};
 
@@ -331,7 +331,10 @@ pub async fn shipping_takes_the_units_out_of_reserved_and_delivering_changes_onl
         .change_status(&order.id, OrderStatus::Shipped, t1)
         .await
         .unwrap();
-    assert_eq!((shipped.status, shipped.updated_at), (OrderStatus::Shipped, t1));
+    assert_eq!(
+        (shipped.status, shipped.updated_at),
+        (OrderStatus::Shipped, t1)
+    );
     assert_eq!(counts(&stores, "mug").await, Some((6, 0)));
     let delivered = store
         .change_status(&order.id, OrderStatus::Delivered, t1)
@@ -384,12 +387,15 @@ pub async fn an_illegal_transition_names_the_current_status_and_changes_nothing(
         .unwrap()
         .order;
     for to in [OrderStatus::Delivered, OrderStatus::Confirmed] {
-        let err = store
-            .change_status(&order.id, to, t0())
-            .await
-            .unwrap_err();
+        let err = store.change_status(&order.id, to, t0()).await.unwrap_err();
         assert!(
-            matches!(err, OrderError::IllegalTransition { from: OrderStatus::Confirmed, .. }),
+            matches!(
+                err,
+                OrderError::IllegalTransition {
+                    from: OrderStatus::Confirmed,
+                    ..
+                }
+            ),
             "{err:?}"
         );
     }
