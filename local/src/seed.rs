@@ -1,11 +1,13 @@
-//! Sample products and their stock for a new store, so `cargo dev` has something to show at
+//! Sample products, their stock and one order for a new store, so `cargo dev` has something to show at
 //! once (the benchmark seeds its DynamoDB tables with the same).
 
 use stockroom_domain::catalog::{Category, Description, Product, ProductDetails, ProductName};
 use stockroom_domain::inventory::{Available, Quantity, StockMove};
+use stockroom_domain::orders::{OrderId, OrderRequest, RawLine};
 use stockroom_domain::{Currency, Price, ProductId, timestamp};
 use stockroom_store::Store;
 use stockroom_store::catalog::WriteError;
+use stockroom_store::orders::PlaceOrder;
 
 /// `(id, name, description, price, currency, category)`.
 const SAMPLES: &[(&str, &str, &str, i64, &str, &str)] = &[
@@ -73,11 +75,18 @@ const STOCK: &[(&str, i64)] = &[
 /// Units of `sku-kettle` the seed reserves, so a release has something to release.
 pub const KETTLES_RESERVED: i64 = 2;
 
+/// The sample order's id (a ULID, fixed so `events/get_order.json` can name it): one
+/// `sku-lamp` for [`SAMPLE_CUSTOMER`], so its unit is reserved.
+pub const SAMPLE_ORDER: &str = "01KAY7SAMP1E0RDER000000000";
+/// The customer of the sample order.
+pub const SAMPLE_CUSTOMER: &str = "cust-ada";
+
 /// What [`seed`] created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Seeded {
     pub products: usize,
     pub stock_levels: usize,
+    pub orders: usize,
 }
 
 /// Creates the sample products that do not exist yet, and sets their stock.
@@ -123,8 +132,34 @@ pub async fn seed(store: &Store) -> anyhow::Result<Seeded> {
             timestamp::now(),
         )
         .await?;
+    let orders = usize::from(sample_order(store).await?);
     Ok(Seeded {
         products,
         stock_levels: STOCK.len(),
+        orders,
     })
+}
+
+/// Places the sample order unless it exists; whether it placed it.
+async fn sample_order(store: &Store) -> anyhow::Result<bool> {
+    let orders = store.orders()?;
+    let id = OrderId::parse(SAMPLE_ORDER)?;
+    if orders.get_order(&id).await?.is_some() {
+        return Ok(false);
+    }
+    let line = RawLine {
+        product_id: Some(String::from("sku-lamp")),
+        quantity: Some(1),
+    };
+    let request = OrderRequest::parse(Some(SAMPLE_CUSTOMER), Some(&[line]))
+        .map_err(|errors| anyhow::anyhow!("the sample order is invalid: {errors:?}"))?;
+    orders
+        .place_order(&PlaceOrder {
+            id,
+            request,
+            key: None,
+            now: timestamp::now(),
+        })
+        .await?;
+    Ok(true)
 }

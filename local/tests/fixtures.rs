@@ -30,6 +30,20 @@ const EXPECTED: &[(&str, u16, &str)] = &[
     ("reserve_stock.json", 200, r#""reserved":2"#),
     ("release_stock.json", 200, r#""reserved":1"#),
     ("delete_stock.json", 204, ""),
+    ("place_order.json", 201, r#""total":4300"#),
+    (
+        "place_order_insufficient.json",
+        409,
+        r#"\"sku-pen\" has 8 available, 9 needed"#,
+    ),
+    (
+        "list_orders.json",
+        200,
+        r#""id":"01KAY7SAMP1E0RDER000000000""#,
+    ),
+    ("get_order.json", 200, r#""status":"confirmed""#),
+    ("update_order_status.json", 200, r#""status":"shipped""#),
+    ("cancel_order.json", 200, r#""status":"cancelled""#),
 ];
 
 #[tokio::test]

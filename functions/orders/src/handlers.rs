@@ -69,11 +69,15 @@ fn place_request(req: &Request) -> Result<PlaceOrder, RequestError> {
     });
     let request = OrderRequest::parse(input.customer_id.as_deref(), lines.as_deref());
     match (request, key) {
-        (Ok(request), Ok(key)) => Ok(PlaceOrder {
-            request,
-            key,
-            now: timestamp::now(),
-        }),
+        (Ok(request), Ok(key)) => {
+            let now = timestamp::now();
+            Ok(PlaceOrder {
+                id: OrderId::at(now),
+                request,
+                key,
+                now,
+            })
+        }
         (request, key) => {
             let mut errors = request.err().unwrap_or_default();
             errors.extend(key.err());

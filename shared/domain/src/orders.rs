@@ -281,13 +281,14 @@ pub struct Order {
 }
 
 impl Order {
-    /// Prices `request` from the catalog's current `entries` (`None`: not in the catalog) into
-    /// a confirmed order placed at `now`, with an id made from `now`.
+    /// Prices `request` from the catalog's current `entries` (a product missing from them is not
+    /// in the catalog) into a confirmed order `id` placed at `now`.
     ///
     /// # Errors
     /// Every product not in the catalog; else every product whose currency differs from the
     /// first line's; a total that overflows.
     pub fn price(
+        id: OrderId,
         request: &OrderRequest,
         entries: &BTreeMap<ProductId, CatalogEntry>,
         now: DateTime<Utc>,
@@ -337,7 +338,7 @@ impl Order {
             });
         }
         Ok(Self {
-            id: OrderId::at(now),
+            id,
             customer_id: request.customer_id.clone(),
             items,
             total,
@@ -541,7 +542,13 @@ mod tests {
             (ProductId::parse("a").unwrap(), entry(1250, "EUR")),
             (ProductId::parse("b").unwrap(), entry(99, "EUR")),
         ]);
-        let order = Order::price(&request(&[("a", 2), ("b", 3)]), &entries, t0()).unwrap();
+        let order = Order::price(
+            OrderId::at(t0()),
+            &request(&[("a", 2), ("b", 3)]),
+            &entries,
+            t0(),
+        )
+        .unwrap();
         let totals: Vec<i64> = order.items.iter().map(|l| l.line_total).collect();
         assert_eq!(totals, [2500, 297]);
         assert_eq!((order.total, order.currency.as_str()), (2797, "EUR"));
@@ -561,10 +568,21 @@ mod tests {
             (ProductId::parse("a").unwrap(), entry(100, "USD")),
             (ProductId::parse("b").unwrap(), entry(100, "EUR")),
         ]);
-        let err =
-            Order::price(&request(&[("a", 1), ("x", 1), ("y", 1)]), &entries, t0()).unwrap_err();
+        let err = Order::price(
+            OrderId::at(t0()),
+            &request(&[("a", 1), ("x", 1), ("y", 1)]),
+            &entries,
+            t0(),
+        )
+        .unwrap_err();
         assert_eq!(err.to_string(), "No product has the id \"x\", \"y\".");
-        let err = Order::price(&request(&[("a", 1), ("b", 1)]), &entries, t0()).unwrap_err();
+        let err = Order::price(
+            OrderId::at(t0()),
+            &request(&[("a", 1), ("b", 1)]),
+            &entries,
+            t0(),
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "An order is paid in one currency, and these products are priced in several: \"a\" in USD, \"b\" in EUR."
@@ -582,7 +600,7 @@ mod tests {
             .product_ids()
             .map(|id| (id.clone(), entry(crate::money::MAX_PRICE, "USD")))
             .collect();
-        let order = Order::price(&req, &entries, t0()).unwrap();
+        let order = Order::price(OrderId::at(t0()), &req, &entries, t0()).unwrap();
         assert_eq!(order.total, 25 * 1000 * crate::money::MAX_PRICE);
     }
 

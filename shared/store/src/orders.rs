@@ -11,10 +11,11 @@ use stockroom_domain::orders::{
 };
 use stockroom_domain::page::{Limit, Page};
 
-/// An order to place: the validated request, its idempotency key if the client sent one, and
-/// the time it is placed at.
+/// An order to place: the id it gets, the validated request, its idempotency key if the
+/// client sent one, and the time it is placed at.
 #[derive(Debug, Clone)]
 pub struct PlaceOrder {
+    pub id: OrderId,
     pub request: OrderRequest,
     pub key: Option<IdempotencyKey>,
     pub now: DateTime<Utc>,

@@ -319,7 +319,7 @@ impl OrderWriter for DynamoOrders {
     async fn place_order(&self, order: &PlaceOrder) -> Result<Placed, OrderError> {
         let entries = self.catalog_entries(order).await?;
         let hash = order.request.fingerprint();
-        let placed = match Order::price(&order.request, &entries, order.now) {
+        let placed = match Order::price(order.id.clone(), &order.request, &entries, order.now) {
             Ok(placed) => placed,
             // A retry of an order placed before a product left the catalog is still a retry:
             // its key's answer wins over today's catalog. Only this failure pays for the read.

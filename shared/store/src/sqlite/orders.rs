@@ -175,7 +175,7 @@ impl OrderWriter for SqliteStore {
         self.with_conn(move |conn| {
             let tx = write_transaction(conn)?;
             let entries = catalog_entries(&tx, &order)?;
-            let placed = match Order::price(&order.request, &entries, order.now) {
+            let placed = match Order::price(order.id.clone(), &order.request, &entries, order.now) {
                 Ok(placed) => placed,
                 // A retry of an order placed before a product left the catalog is still a
                 // retry: its key's answer wins over today's catalog.

@@ -69,6 +69,7 @@ fn place_at(
     now: DateTime<Utc>,
 ) -> PlaceOrder {
     PlaceOrder {
+        id: stockroom_domain::orders::OrderId::at(now),
         request: request(customer, lines),
         key: key.map(|k| IdempotencyKey::parse(k).unwrap()),
         now,
