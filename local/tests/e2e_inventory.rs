@@ -12,38 +12,12 @@ use support::{Server, fields, problem};
 /// A server with `sku` in the catalog and, when `units` is given, that many available.
 async fn stocked(sku: &str, units: Option<u64>) -> Server {
     let s = Server::start().await;
-    let created = s
-        .post(
-            "/products",
-            &json!({"id": sku, "name": "Mug", "price": 1250}),
-        )
-        .await;
-    assert_eq!(created.status(), StatusCode::CREATED);
-    if let Some(units) = units {
-        let set = s
-            .send_json(
-                Method::PUT,
-                &format!("/stock/{sku}"),
-                &json!({"available": units}),
-            )
-            .await;
-        assert_eq!(set.status(), StatusCode::OK);
-    }
+    s.add_product(sku, 1250, "USD", units).await;
     s
 }
 
-async fn level(s: &Server, sku: &str) -> Value {
-    let response = s.get(&format!("/stock/{sku}")).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
-}
-
 async fn counts(s: &Server, sku: &str) -> (u64, u64) {
-    let l = level(s, sku).await;
-    (
-        l["available"].as_u64().unwrap(),
-        l["reserved"].as_u64().unwrap(),
-    )
+    s.counts(sku).await
 }
 
 #[tokio::test]

@@ -14,33 +14,13 @@ use support::{Server, fields, problem};
 async fn shop(products: &[(&str, i64, &str, Option<u64>)]) -> Server {
     let s = Server::start().await;
     for (sku, price, currency, units) in products {
-        let created = s
-            .post(
-                "/products",
-                &json!({"id": sku, "name": format!("Name of {sku}"), "price": price, "currency": currency}),
-            )
-            .await;
-        assert_eq!(created.status(), StatusCode::CREATED);
-        if let Some(units) = units {
-            let set = s
-                .send_json(
-                    Method::PUT,
-                    &format!("/stock/{sku}"),
-                    &json!({"available": units}),
-                )
-                .await;
-            assert_eq!(set.status(), StatusCode::OK);
-        }
+        s.add_product(sku, *price, currency, *units).await;
     }
     s
 }
 
 async fn counts(s: &Server, sku: &str) -> (u64, u64) {
-    let l: Value = s.get(&format!("/stock/{sku}")).await.json().await.unwrap();
-    (
-        l["available"].as_u64().unwrap(),
-        l["reserved"].as_u64().unwrap(),
-    )
+    s.counts(sku).await
 }
 
 async fn order_ids(s: &Server, customer: &str) -> Vec<String> {

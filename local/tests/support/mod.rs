@@ -74,6 +74,39 @@ impl Server {
             .unwrap()
     }
 
+    /// Adds `sku` to the catalog at `price` in `currency` and, when `units` is given, sets that
+    /// many available, through the API.
+    pub async fn add_product(&self, sku: &str, price: i64, currency: &str, units: Option<u64>) {
+        let created = self
+            .post(
+                "/products",
+                &serde_json::json!({"id": sku, "name": format!("Name of {sku}"), "price": price, "currency": currency}),
+            )
+            .await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        if let Some(units) = units {
+            let set = self
+                .send_json(
+                    reqwest::Method::PUT,
+                    &format!("/stock/{sku}"),
+                    &serde_json::json!({"available": units}),
+                )
+                .await;
+            assert_eq!(set.status(), StatusCode::OK);
+        }
+    }
+
+    /// `(available, reserved)` of `sku`, read through the API.
+    pub async fn counts(&self, sku: &str) -> (u64, u64) {
+        let response = self.get(&format!("/stock/{sku}")).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let level: Value = response.json().await.unwrap();
+        (
+            level["available"].as_u64().unwrap(),
+            level["reserved"].as_u64().unwrap(),
+        )
+    }
+
     /// Every product, in order, read through the API: what "nothing changed" is checked against.
     pub async fn catalog(&self) -> Value {
         self.get("/products?limit=100").await.json().await.unwrap()
