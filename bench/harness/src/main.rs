@@ -10,17 +10,20 @@
 
 mod runtime_api;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use serde_json::Value;
+use stockroom_domain::orders::{OrderId, OrderRequest, RawLine};
+use stockroom_store::orders::PlaceOrder;
 use stockroom_store::sqlite::SqliteStore;
 use stockroom_store::tables::Table;
 use tokio::io::AsyncBufReadExt as _;
 
-use crate::runtime_api::RuntimeApi;
+use crate::runtime_api::{Answer, RuntimeApi};
 
 /// Every function binary template.yaml deploys, in its order: what the benchmark measures
 /// unless `--functions` says otherwise.
@@ -158,7 +161,27 @@ struct Sample {
     warm: Vec<Duration>,
     peak_rss_kib: u64,
     first_status: String,
+    /// How the warm calls answered (see [`answer_label`]), and how many times each.
+    warm_answers: BTreeMap<String, usize>,
     calls_per_invocation: Option<f64>,
+}
+
+/// The response header `place_order` sets on an answer replayed for a reused idempotency key.
+const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+
+/// An answer as the tables show it: the HTTP status, `replayed` added when `place_order`
+/// answered from an earlier order with the same key (it wrote nothing), `ok` for a function
+/// that is not an HTTP one, `error` for an invocation error.
+fn answer_label(answer: &Answer) -> String {
+    let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+    match (answer.ok, body["statusCode"].as_u64()) {
+        (true, Some(code)) if body["headers"][IDEMPOTENT_REPLAYED] == "true" => {
+            format!("{code} replayed")
+        }
+        (true, Some(code)) => code.to_string(),
+        (true, None) => String::from("ok"),
+        (false, _) => String::from("error"),
+    }
 }
 
 fn percentile(values: &[Duration], p: f64) -> Duration {
@@ -189,7 +212,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
 }
 
 /// The sample event for `function`, adjusted so repeating it measures the same work: a create
-/// without an id makes a new product every time.
+/// without an id makes a new product every time. See [`events_for`] for the orders functions.
 fn event_for(function: &str) -> anyhow::Result<Value> {
     let file = if function == "hello" {
         "health"
@@ -208,6 +231,58 @@ fn event_for(function: &str) -> anyhow::Result<Value> {
     Ok(event)
 }
 
+/// The events of one cold start's `invocations` calls of `function`, each doing the work of the
+/// first rather than answering from what an earlier call did:
+/// - `place_order`: the sample's `Idempotency-Key` with a unique suffix per call, so every call
+///   places (and records the key of) a new order; with the sample's one key every call after
+///   the first would be an idempotent replay, which writes nothing.
+/// - `update_order_status` and `cancel_order`: each call changes its own confirmed order, from
+///   `orders` (see [`prepare_function`]), since an order changes status once and the sample's
+///   order would answer 409 from the second call on.
+fn events_for(
+    function: &str,
+    sample: &Value,
+    invocations: usize,
+    orders: &[OrderId],
+) -> anyhow::Result<Vec<Value>> {
+    match function {
+        "place_order" => {
+            let key = sample["headers"]["idempotency-key"]
+                .as_str()
+                .context("events/place_order.json sends no idempotency-key header")?;
+            Ok((0..invocations)
+                .map(|_| {
+                    let mut event = sample.clone();
+                    event["headers"]["idempotency-key"] =
+                        Value::String(format!("{key}-{}", ulid::Ulid::new()));
+                    event
+                })
+                .collect())
+        }
+        "update_order_status" | "cancel_order" => {
+            if orders.len() < invocations {
+                bail!(
+                    "{function}: {} orders prepared for {invocations} calls",
+                    orders.len()
+                );
+            }
+            let text = sample.to_string();
+            if !text.contains(stockroom_local::seed::SAMPLE_ORDER) {
+                bail!("events/{function}.json does not name the sample order");
+            }
+            orders
+                .iter()
+                .take(invocations)
+                .map(|id| {
+                    let text = text.replace(stockroom_local::seed::SAMPLE_ORDER, &id.to_string());
+                    Ok(serde_json::from_str(&text)?)
+                })
+                .collect()
+        }
+        _ => Ok(vec![sample.clone(); invocations]),
+    }
+}
+
 /// What a function's environment takes from the harness's own: what Lambda gives a function
 /// through its role and region, plus the local DynamoDB endpoint.
 const PASSED_THROUGH: &[&str] = &[
@@ -219,13 +294,14 @@ const PASSED_THROUGH: &[&str] = &[
     "AWS_ENDPOINT_URL_DYNAMODB",
 ];
 
-/// Starts `binary` under a fresh Runtime API with `env`, and measures one cold start.
+/// Starts `binary` under a fresh Runtime API with `env`, and measures one cold start: the first
+/// of `events` is the first call, the rest are warm calls.
 async fn cold_start(
     binary: &Path,
     env: &[(String, String)],
-    event: &Value,
-    warm: usize,
+    events: &[Value],
 ) -> anyhow::Result<Sample> {
+    let (event, warm_events) = events.split_first().context("no event to invoke")?;
     let api = RuntimeApi::start().await?;
     let name = binary
         .file_name()
@@ -278,16 +354,16 @@ async fn cold_start(
     };
     let (first, answer) = api.invoke(event.clone()).await?;
     sample.first = first;
-    let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-    sample.first_status = match (answer.ok, body["statusCode"].as_u64()) {
-        (true, Some(code)) => code.to_string(),
-        (true, None) => String::from("ok"),
-        (false, _) => String::from("error"),
-    };
+    sample.first_status = answer_label(&answer);
     let failed = sample.first_status == "error" || sample.first_status.starts_with('5');
     let log_lines = tokio::spawn(async move { lines.await.unwrap_or_default() });
-    for _ in 0..warm {
-        sample.warm.push(api.invoke(event.clone()).await?.0);
+    for event in warm_events {
+        let (took, answer) = api.invoke(event.clone()).await?;
+        sample.warm.push(took);
+        *sample
+            .warm_answers
+            .entry(answer_label(&answer))
+            .or_default() += 1;
     }
     sample.peak_rss_kib = child.id().map_or(0, peak_rss_kib);
     child.kill().await.ok();
@@ -310,17 +386,28 @@ async fn cold_start(
         .filter(|l| l.contains(stockroom_store::dynamodb::CALLS_TARGET))
         .count();
     #[allow(clippy::cast_precision_loss)]
-    let per = calls as f64 / (1 + warm) as f64;
+    let per = calls as f64 / events.len() as f64;
     sample.calls_per_invocation = Some(per);
     Ok(sample)
 }
 
-/// Gives the function a store with the sample products and stock in it, and enough stock that
-/// every warm invocation of a stock change succeeds like the first.
+/// A store prepared for one cold start: the function's environment, the embedded store's
+/// directory to remove afterwards, and the orders [`prepare_function`] placed for it.
+struct Prepared {
+    env: Vec<(String, String)>,
+    dir: Option<PathBuf>,
+    orders: Vec<OrderId>,
+}
+
+/// Gives `function` a store with the sample products, stock and order in it, enough stock that
+/// every warm invocation of a stock change succeeds like the first, and what
+/// [`prepare_function`] adds for `invocations` calls.
 async fn prepare(
     store: Store,
     tables: &mut Option<Vec<(String, Table, String)>>,
-) -> anyhow::Result<(Vec<(String, String)>, Option<PathBuf>)> {
+    function: &str,
+    invocations: usize,
+) -> anyhow::Result<Prepared> {
     match store {
         Store::Embedded => {
             let dir = std::env::temp_dir().join(format!("stockroom-bench-{}", ulid::Ulid::new()));
@@ -329,13 +416,15 @@ async fn prepare(
                 &dir.join(stockroom_store::config::EMBEDDED_FILE),
             )?);
             seed(&seeded).await?;
-            Ok((
-                vec![(
+            let orders = prepare_function(&seeded, function, invocations).await?;
+            Ok(Prepared {
+                env: vec![(
                     String::from("STOCKROOM_DATA_DIR"),
                     dir.display().to_string(),
                 )],
-                Some(dir),
-            ))
+                dir: Some(dir),
+                orders,
+            })
         }
         Store::DynamoDb => {
             // Every table template.yaml's Globals give the functions, created once per run
@@ -355,26 +444,28 @@ async fn prepare(
                 tables.iter().map(|(_, table, name)| (*table, name.clone())),
             );
             seed(&store).await?;
-            Ok((
-                tables
+            let orders = prepare_function(&store, function, invocations).await?;
+            Ok(Prepared {
+                env: tables
                     .into_iter()
                     .map(|(var, _, name)| (var, name))
                     .collect(),
-                None,
-            ))
+                dir: None,
+                orders,
+            })
         }
     }
 }
 
-/// The dev server's sample data, plus a million units of the products the stock samples in
-/// events/ change (half of `sku-kettle`'s reserved, for release), so a hundred warm
-/// invocations never run out.
+/// The dev server's sample data, plus a million units of the products the stock and order
+/// samples in events/ change (half of `sku-kettle`'s reserved, for release; `place_order`
+/// reserves `sku-mug` and `sku-notebook`), so a hundred warm invocations never run out.
 async fn seed(store: &stockroom_store::Store) -> anyhow::Result<()> {
     use stockroom_domain::inventory::{Available, Quantity, StockMove};
     stockroom_local::seed::seed(store).await?;
     let inventory = store.inventory()?;
     let now = stockroom_domain::timestamp::now();
-    for sku in ["sku-mug", "sku-kettle"] {
+    for sku in ["sku-mug", "sku-kettle", "sku-notebook"] {
         let id = stockroom_domain::ProductId::parse(sku)?;
         inventory
             .set_stock(&id, Available::new(1_000_000)?, now)
@@ -389,6 +480,65 @@ async fn seed(store: &stockroom_store::Store) -> anyhow::Result<()> {
         )
         .await?;
     Ok(())
+}
+
+/// The lines of events/place_order.json: the order the harness places where a function needs
+/// one of its own.
+const ORDER_LINES: &[(&str, i64)] = &[("sku-mug", 2), ("sku-notebook", 1)];
+/// The customer of the orders placed for status changes: not the sample customer, whose orders
+/// `list_orders` pages through.
+const BENCH_CUSTOMER: &str = "cust-bench";
+/// The page size events/list_orders.json asks for.
+const LIST_ORDERS_LIMIT: usize = 10;
+
+/// Places one order of [`ORDER_LINES`] for `customer`, reserving its stock.
+async fn place(store: &stockroom_store::Store, customer: &str) -> anyhow::Result<OrderId> {
+    let lines: Vec<RawLine> = ORDER_LINES
+        .iter()
+        .map(|(product, quantity)| RawLine {
+            product_id: Some((*product).to_owned()),
+            quantity: Some(*quantity),
+        })
+        .collect();
+    let request = OrderRequest::parse(Some(customer), Some(&lines))
+        .map_err(|errors| anyhow::anyhow!("the bench order is invalid: {errors:?}"))?;
+    let now = stockroom_domain::timestamp::now();
+    let placed = store
+        .orders()?
+        .place_order(&PlaceOrder {
+            id: OrderId::at(now),
+            request,
+            key: None,
+            now,
+        })
+        .await?;
+    Ok(placed.order.id)
+}
+
+/// What `function`'s calls need in the store besides [`seed`], so each of `invocations` calls
+/// does the same work: a confirmed order of its own for every status change (see
+/// [`events_for`]), and a full page of the sample customer's orders for `list_orders` (the seed
+/// has one; on DynamoDB, whose tables live for the whole run, they only add up).
+async fn prepare_function(
+    store: &stockroom_store::Store,
+    function: &str,
+    invocations: usize,
+) -> anyhow::Result<Vec<OrderId>> {
+    let mut orders = Vec::new();
+    match function {
+        "update_order_status" | "cancel_order" => {
+            for _ in 0..invocations {
+                orders.push(place(store, BENCH_CUSTOMER).await?);
+            }
+        }
+        "list_orders" => {
+            for _ in 0..LIST_ORDERS_LIMIT {
+                place(store, stockroom_local::seed::SAMPLE_CUSTOMER).await?;
+            }
+        }
+        _ => {}
+    }
+    Ok(orders)
 }
 
 struct Row {
@@ -462,6 +612,42 @@ fn print_table(rows: &[Row], floor: &Row) {
     }
 }
 
+/// Every row whose calls did not all answer alike (the table's status is the first call of the
+/// first cold start): a warm call that answers 404 or 409 where the first created or changed
+/// something, or a replay, measures other work than the row says.
+fn print_answers(rows: &[Row]) {
+    let mut mixed = Vec::new();
+    for row in rows {
+        let mut answers: BTreeMap<&str, usize> = BTreeMap::new();
+        for sample in &row.samples {
+            *answers.entry(sample.first_status.as_str()).or_default() += 1;
+            for (label, n) in &sample.warm_answers {
+                *answers.entry(label.as_str()).or_default() += n;
+            }
+        }
+        let replayed = answers.keys().any(|a| a.ends_with("replayed"));
+        if answers.len() > 1 || replayed {
+            let counts: Vec<String> = answers.iter().map(|(a, n)| format!("{a} x{n}")).collect();
+            mixed.push(format!(
+                "- {} ({}): {}",
+                row.function,
+                row.store,
+                counts.join(", ")
+            ));
+        }
+    }
+    if mixed.is_empty() {
+        println!("\nEvery call of every row answered like the row's first.");
+    } else {
+        println!(
+            "\nRows whose calls did not all answer like the first (cold starts and warm calls):"
+        );
+        for line in mixed {
+            println!("{line}");
+        }
+    }
+}
+
 /// The environment template.yaml gives every function, as this machine can honour it: the
 /// harness sets `RUST_LOG` itself (it counts DynamoDB calls from debug lines), and a CA bundle
 /// path that only exists on Lambda's image is pointed at this machine's bundle, so the SDK's
@@ -496,15 +682,24 @@ async fn measure(
     let event = event_for(function)?;
     let mut samples = Vec::new();
     for i in 0..args.iterations {
-        let (store_env, dir) = match store {
-            Some(store) => prepare(store, tables).await?,
-            None => (Vec::new(), None),
+        // Warm calls once per function: they measure the steady state, not the start.
+        let warm = if i == 0 { args.warm } else { 0 };
+        let Prepared {
+            env: store_env,
+            dir,
+            orders,
+        } = match store {
+            Some(store) => prepare(store, tables, function, 1 + warm).await?,
+            None => Prepared {
+                env: Vec::new(),
+                dir: None,
+                orders: Vec::new(),
+            },
         };
         let mut env = args.env.clone();
         env.extend(store_env);
-        // Warm calls once per function: they measure the steady state, not the start.
-        let warm = if i == 0 { args.warm } else { 0 };
-        let sample = cold_start(binary, &env, &event, warm).await;
+        let events = events_for(function, &event, 1 + warm, &orders)?;
+        let sample = cold_start(binary, &env, &events).await;
         if let Some(dir) = dir {
             let _ = std::fs::remove_dir_all(dir);
         }
@@ -756,6 +951,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     print_table(&rows, &floor);
+    print_answers(&rows);
     // A function that errs or answers 5xx is broken, not slow: the figures above mean nothing.
     let broken: Vec<String> = std::iter::once(&floor)
         .chain(&rows)
