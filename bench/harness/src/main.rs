@@ -4,7 +4,8 @@
 //! the binary under a loopback Lambda Runtime API, times exec -> first `next` (init), the first
 //! invocation with the function's `events/` sample, and warm invocations; reads peak RSS; and,
 //! against the DynamoDB adapter, counts DynamoDB operations per invocation from the SDK
-//! interceptor's log lines. Then binary sizes per architecture and dev-server throughput.
+//! interceptor's log lines. Then binary sizes per architecture and dev-server throughput: reads
+//! at 64 connections, `POST /orders` at 16.
 //! Absolute times on a shared two-core machine are noisy; the ratios to the floor are the
 //! figures to compare across runs.
 
@@ -839,8 +840,147 @@ fn cargo_dev_profile() -> anyhow::Result<String> {
         .to_owned())
 }
 
+/// Products `POST /orders` picks from in the throughput run: `bench-0000` to `bench-0999`.
+const ORDER_PRODUCTS: usize = 1000;
+/// Units of each of them, so no order of the run is refused for stock.
+const ORDER_PRODUCT_UNITS: i64 = 1_000_000;
+/// Customers the orders are spread over (`cust-0000` to `cust-0999`).
+const ORDER_CUSTOMERS: usize = 1000;
+
+/// The wrk script of the `POST /orders` run: one line of one unit of a random product for a
+/// random customer, no idempotency key. Each wrk thread has its own Lua state, seeded apart.
+fn place_order_script() -> String {
+    format!(
+        r#"local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_number", threads)
+end
+function init(args)
+  math.randomseed(os.time() * 100 + thread_number)
+end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+function request()
+  local body = string.format(
+    '{{"customer_id":"cust-%04d","items":[{{"product_id":"bench-%04d","quantity":1}}]}}',
+    math.random(0, {customers}), math.random(0, {products}))
+  return wrk.format(nil, "/orders", nil, body)
+end
+"#,
+        customers = ORDER_CUSTOMERS - 1,
+        products = ORDER_PRODUCTS - 1,
+    )
+}
+
+/// The store the dev server finds in `dir`, made as its first start would (the sample data) plus
+/// the products `POST /orders` picks from and their stock. Written before the server starts: a
+/// thousand products through curl would take longer than the run.
+async fn seed_dev_store(dir: &Path) -> anyhow::Result<()> {
+    use stockroom_domain::catalog::{Product, ProductDetails, ProductName};
+    use stockroom_domain::inventory::Available;
+    use stockroom_domain::{Currency, Price, ProductId};
+    std::fs::create_dir_all(dir)?;
+    let store = stockroom_store::Store::embedded(SqliteStore::open(
+        &dir.join(stockroom_store::config::EMBEDDED_FILE),
+    )?);
+    stockroom_local::seed::seed(&store).await?;
+    let catalog = store.catalog()?;
+    let inventory = store.inventory()?;
+    for i in 0..ORDER_PRODUCTS {
+        let now = stockroom_domain::timestamp::now();
+        let id = ProductId::parse(&format!("bench-{i:04}"))?;
+        let details = ProductDetails {
+            name: ProductName::parse(&format!("Order bench product {i}"))?,
+            description: None,
+            price: Price::new(100 + i64::try_from(i)?)?,
+            currency: Currency::parse("USD")?,
+            category: None,
+        };
+        catalog
+            .create_product(&Product::new(id.clone(), details, now))
+            .await?;
+        inventory
+            .set_stock(&id, Available::new(ORDER_PRODUCT_UNITS)?, now)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Units reserved over the `POST /orders` products, read from the store after the server
+/// stopped: one per order placed.
+async fn reserved_units(dir: &Path) -> anyhow::Result<u64> {
+    let store = stockroom_store::Store::embedded(SqliteStore::open(
+        &dir.join(stockroom_store::config::EMBEDDED_FILE),
+    )?);
+    let inventory = store.inventory()?;
+    let mut reserved = 0;
+    for i in 0..ORDER_PRODUCTS {
+        let id = stockroom_domain::ProductId::parse(&format!("bench-{i:04}"))?;
+        if let Some(level) = inventory.get_stock(&id).await? {
+            reserved += level.reserved;
+        }
+    }
+    Ok(reserved)
+}
+
+/// What one wrk run printed.
+struct WrkRun {
+    text: String,
+}
+
+impl WrkRun {
+    fn run(args: &[&str]) -> anyhow::Result<Self> {
+        let output = std::process::Command::new("wrk")
+            .args(args)
+            .output()
+            .context("failed to run wrk (apt-get install wrk)")?;
+        if !output.status.success() {
+            bail!(
+                "wrk {args:?} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(Self {
+            text: String::from_utf8_lossy(&output.stdout).into_owned(),
+        })
+    }
+
+    fn field(&self, prefix: &str) -> String {
+        self.text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_owned()))
+            .unwrap_or_else(|| String::from("?"))
+    }
+
+    /// Responses wrk counted (`N requests in 10.00s`).
+    fn requests(&self) -> Option<u64> {
+        self.text
+            .lines()
+            .find(|l| l.contains(" requests in "))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+    }
+
+    /// Responses other than 2xx and 3xx: wrk prints the line only when there were some.
+    fn non_2xx(&self) -> u64 {
+        self.field("Non-2xx or 3xx responses:").parse().unwrap_or(0)
+    }
+
+    /// Connect, read, write and timeout errors, as wrk prints them, or "0".
+    fn socket_errors(&self) -> String {
+        let errors = self.field("Socket errors:");
+        if errors == "?" {
+            String::from("0")
+        } else {
+            errors
+        }
+    }
+}
+
 /// wrk against the dev server as `cargo dev` runs it: its profile, its default log level (a
-/// line per request), output to /dev/null rather than a terminal.
+/// line per request), output to /dev/null rather than a terminal. Reads at 64 connections, then
+/// `POST /orders` at 16 (each one an immediate SQLite write transaction, which serialise).
 async fn throughput() -> anyhow::Result<()> {
     let profile = cargo_dev_profile()?;
     println!("\ndev server built with the `cargo dev` profile: {profile}");
@@ -849,6 +989,7 @@ async fn throughput() -> anyhow::Result<()> {
         .join(profile_dir(&profile))
         .join("stockroom-dev");
     let dir = std::env::temp_dir().join(format!("stockroom-wrk-{}", ulid::Ulid::new()));
+    seed_dev_store(&dir).await?;
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0")?;
         l.local_addr()?.port()
@@ -889,30 +1030,48 @@ async fn throughput() -> anyhow::Result<()> {
     println!("\n| dev server (wrk -t2 -c64 -d10s) | requests/s | p50 ms | p99 ms |");
     println!("|---|---|---|---|");
     for path in ["/products/sku-mug", "/products?limit=50"] {
-        let output = std::process::Command::new("wrk")
-            .args([
-                "-t2",
-                "-c64",
-                "-d10s",
-                "--latency",
-                &format!("{base}{path}"),
-            ])
-            .output()
-            .context("failed to run wrk (apt-get install wrk)")?;
-        let text = String::from_utf8_lossy(&output.stdout);
-        let field = |prefix: &str| {
-            text.lines()
-                .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_owned()))
-                .unwrap_or_else(|| String::from("?"))
-        };
+        let wrk = WrkRun::run(&[
+            "-t2",
+            "-c64",
+            "-d10s",
+            "--latency",
+            &format!("{base}{path}"),
+        ])?;
         println!(
             "| GET {path} | {} | {} | {} |",
-            field("Requests/sec:"),
-            field("50%"),
-            field("99%")
+            wrk.field("Requests/sec:"),
+            wrk.field("50%"),
+            wrk.field("99%")
         );
     }
+
+    let script = dir.join("place_order.lua");
+    std::fs::write(&script, place_order_script())?;
+    let script = script.display().to_string();
+    let wrk = WrkRun::run(&["-t2", "-c16", "-d10s", "--latency", "-s", &script, &base])?;
+    println!(
+        "\n| dev server (wrk -t2 -c16 -d10s -s place_order.lua) | requests/s | p50 ms | p99 ms | responses | non-2xx | socket errors |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| POST /orders ({ORDER_PRODUCTS} products, 1 unit) | {} | {} | {} | {} | {} | {} |",
+        wrk.field("Requests/sec:"),
+        wrk.field("50%"),
+        wrk.field("99%"),
+        wrk.requests().map_or(String::from("?"), |n| n.to_string()),
+        wrk.non_2xx(),
+        wrk.socket_errors(),
+    );
     server.kill().await.ok();
+    server.wait().await.ok();
+    // Every 201 reserved one unit; the server may also have finished requests wrk stopped
+    // waiting for at the end (at most one per connection).
+    let reserved = reserved_units(&dir).await?;
+    println!(
+        "Units reserved over the {ORDER_PRODUCTS} products after the run: {reserved} (wrk counted {} responses, {} of them non-2xx).",
+        wrk.requests().map_or(String::from("?"), |n| n.to_string()),
+        wrk.non_2xx(),
+    );
     let _ = std::fs::remove_dir_all(dir);
     Ok(())
 }
