@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use stockroom_domain::ProductId;
-use stockroom_domain::inventory::Shortfall;
+use stockroom_domain::inventory::{Shortfall, StockMove};
 use stockroom_domain::orders::{
     CustomerId, IdempotencyKey, Order, OrderId, OrderKey, OrderRequest, OrderStatus, PricingError,
 };
@@ -149,9 +149,26 @@ pub(crate) fn page_of(orders: Vec<Order>, limit: Limit) -> Page<Order> {
     Page::of(orders, limit, Order::list_key)
 }
 
-/// `order` moved to `to` at `now`, as a status change writes it.
-pub(crate) fn with_status(mut order: Order, to: OrderStatus, now: DateTime<Utc>) -> Order {
-    order.status = to;
-    order.updated_at = now;
-    order
+/// What moving `order` to `to` at `now` writes, in both adapters: the order in its new status,
+/// and the move every line's stock makes (`None`: only the order changes).
+///
+/// # Errors
+/// [`OrderError::IllegalTransition`], naming the order's current status.
+pub(crate) fn status_change(
+    order: &Order,
+    to: OrderStatus,
+    now: DateTime<Utc>,
+) -> Result<(Order, Option<StockMove>), OrderError> {
+    let mv = order
+        .status
+        .transition(to)
+        .ok_or_else(|| OrderError::IllegalTransition {
+            id: order.id.clone(),
+            from: order.status,
+            to,
+        })?;
+    let mut next = order.clone();
+    next.status = to;
+    next.updated_at = now;
+    Ok((next, mv))
 }

@@ -36,7 +36,7 @@ use crate::items::orders::{
 };
 use crate::orders::{
     OrderError, OrderQuery, OrderReader, OrderWriter, PlaceOrder, Placed, Shortage, page_of,
-    with_status,
+    status_change,
 };
 
 /// Orders in one DynamoDB table; placing and changing them also reads the catalog table and
@@ -427,13 +427,7 @@ impl OrderWriter for DynamoOrders {
                 .await?
                 .ok_or_else(|| OrderError::NotFound(id.clone()))?
                 .into_order()?;
-            let Some(mv) = order.status.transition(to) else {
-                return Err(OrderError::IllegalTransition {
-                    id: id.clone(),
-                    from: order.status,
-                    to,
-                });
-            };
+            let (next, mv) = status_change(&order, to, now)?;
             let update_order = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(order_pk(id), ORDER_SK)))
@@ -458,7 +452,7 @@ impl OrderWriter for DynamoOrders {
                 .send()
                 .await;
             let err = match result {
-                Ok(_) => return Ok(with_status(order, to, now)),
+                Ok(_) => return Ok(next),
                 Err(err) => err,
             };
             match (Cancelled::of(&err), mv) {

@@ -23,7 +23,7 @@ use crate::items::orders::{
 };
 use crate::orders::{
     OrderError, OrderQuery, OrderReader, OrderWriter, PlaceOrder, Placed, Shortage, page_of,
-    with_status,
+    status_change,
 };
 use crate::tables::{CATALOG, INVENTORY, ORDERS};
 
@@ -216,17 +216,10 @@ impl OrderWriter for SqliteStore {
             let order = stored_order(&tx, &id)?
                 .ok_or_else(|| OrderError::NotFound(id.clone()))?
                 .into_order()?;
-            let Some(mv) = order.status.transition(to) else {
-                return Err(OrderError::IllegalTransition {
-                    id,
-                    from: order.status,
-                    to,
-                });
-            };
+            let (next, mv) = status_change(&order, to, now)?;
             if let Some(mv) = mv {
                 move_lines(&tx, &order, mv, now)?;
             }
-            let next = with_status(order, to, now);
             let item = OrderItem::new(&next);
             write_item(&tx, ORDERS, &item.pk, &item.sk, Some(&item))?;
             tx.commit()?;
