@@ -361,15 +361,8 @@ impl Order {
 impl OrderId {
     /// A new id whose ULID time is `at`, so ids sort like their orders' `created_at`.
     pub fn at(at: DateTime<Utc>) -> Self {
-        let ms = u64::try_from(at.timestamp_millis()).unwrap_or_default();
-        let ulid = ulid::Ulid::from_parts(ms, rand_bits());
-        Self(ulid.to_string())
+        Self(ulid::Ulid::from_datetime(at.into()).to_string())
     }
-}
-
-/// The random part of a ULID, from a fresh one.
-fn rand_bits() -> u128 {
-    ulid::Ulid::new().random()
 }
 
 /// The key a customer's orders are listed by, newest first: when it was placed, then its id
