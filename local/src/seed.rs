@@ -3,7 +3,7 @@
 
 use stockroom_domain::catalog::{Category, Description, Product, ProductDetails, ProductName};
 use stockroom_domain::inventory::{Available, Quantity, StockMove};
-use stockroom_domain::orders::{OrderId, OrderRequest, RawLine};
+use stockroom_domain::orders::{Order, OrderId, OrderRequest, RawLine};
 use stockroom_domain::{Currency, Price, ProductId, timestamp};
 use stockroom_store::Store;
 use stockroom_store::catalog::WriteError;
@@ -147,13 +147,32 @@ async fn sample_order(store: &Store) -> anyhow::Result<bool> {
     if orders.get_order(&id).await?.is_some() {
         return Ok(false);
     }
-    let line = RawLine {
-        product_id: Some(String::from("sku-lamp")),
-        quantity: Some(1),
-    };
-    let request = OrderRequest::parse(Some(SAMPLE_CUSTOMER), Some(&[line]))
-        .map_err(|errors| anyhow::anyhow!("the sample order is invalid: {errors:?}"))?;
-    orders
+    place_order(store, id, SAMPLE_CUSTOMER, &[("sku-lamp", 1)]).await?;
+    Ok(true)
+}
+
+/// Places order `id` of `lines` (`(product id, quantity)`) for `customer` now, without an
+/// idempotency key, reserving its stock: sample data for the dev server and the benchmark.
+///
+/// # Errors
+/// When the lines are invalid or the store refuses the order.
+pub async fn place_order(
+    store: &Store,
+    id: OrderId,
+    customer: &str,
+    lines: &[(&str, i64)],
+) -> anyhow::Result<Order> {
+    let lines: Vec<RawLine> = lines
+        .iter()
+        .map(|(product, quantity)| RawLine {
+            product_id: Some((*product).to_owned()),
+            quantity: Some(*quantity),
+        })
+        .collect();
+    let request = OrderRequest::parse(Some(customer), Some(&lines))
+        .map_err(|errors| anyhow::anyhow!("the sample order {id} is invalid: {errors:?}"))?;
+    let placed = store
+        .orders()?
         .place_order(&PlaceOrder {
             id,
             request,
@@ -161,5 +180,5 @@ async fn sample_order(store: &Store) -> anyhow::Result<bool> {
             now: timestamp::now(),
         })
         .await?;
-    Ok(true)
+    Ok(placed.order)
 }

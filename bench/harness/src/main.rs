@@ -18,8 +18,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use serde_json::Value;
-use stockroom_domain::orders::{OrderId, OrderRequest, RawLine};
-use stockroom_store::orders::PlaceOrder;
+use stockroom_domain::orders::OrderId;
 use stockroom_store::sqlite::SqliteStore;
 use stockroom_store::tables::Table;
 use tokio::io::AsyncBufReadExt as _;
@@ -494,26 +493,9 @@ const LIST_ORDERS_LIMIT: usize = 10;
 
 /// Places one order of [`ORDER_LINES`] for `customer`, reserving its stock.
 async fn place(store: &stockroom_store::Store, customer: &str) -> anyhow::Result<OrderId> {
-    let lines: Vec<RawLine> = ORDER_LINES
-        .iter()
-        .map(|(product, quantity)| RawLine {
-            product_id: Some((*product).to_owned()),
-            quantity: Some(*quantity),
-        })
-        .collect();
-    let request = OrderRequest::parse(Some(customer), Some(&lines))
-        .map_err(|errors| anyhow::anyhow!("the bench order is invalid: {errors:?}"))?;
-    let now = stockroom_domain::timestamp::now();
-    let placed = store
-        .orders()?
-        .place_order(&PlaceOrder {
-            id: OrderId::at(now),
-            request,
-            key: None,
-            now,
-        })
-        .await?;
-    Ok(placed.order.id)
+    let id = OrderId::at(stockroom_domain::timestamp::now());
+    let order = stockroom_local::seed::place_order(store, id, customer, ORDER_LINES).await?;
+    Ok(order.id)
 }
 
 /// What `function`'s calls need in the store besides [`seed`], so each of `invocations` calls
