@@ -16,10 +16,6 @@ async fn stocked(sku: &str, units: Option<u64>) -> Server {
     s
 }
 
-async fn counts(s: &Server, sku: &str) -> (u64, u64) {
-    s.counts(sku).await
-}
-
 #[tokio::test]
 async fn stock_can_be_set_read_moved_listed_and_deleted() {
     let s = stocked("sku-mug", None).await;
@@ -58,7 +54,7 @@ async fn stock_can_be_set_read_moved_listed_and_deleted() {
             expected,
             "{path}"
         );
-        assert_eq!(counts(&s, "sku-mug").await, expected, "{path}");
+        assert_eq!(s.counts("sku-mug").await, expected, "{path}");
     }
 
     // Setting again changes what is available and keeps what is reserved.
@@ -66,7 +62,7 @@ async fn stock_can_be_set_read_moved_listed_and_deleted() {
         .send_json(Method::PUT, "/stock/sku-mug", &json!({"available": 50}))
         .await;
     assert_eq!(set.status(), StatusCode::OK);
-    assert_eq!(counts(&s, "sku-mug").await, (50, 3));
+    assert_eq!(s.counts("sku-mug").await, (50, 3));
 
     let list: Value = s.get("/stock").await.json().await.unwrap();
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
@@ -78,7 +74,7 @@ async fn stock_can_be_set_read_moved_listed_and_deleted() {
         body["detail"],
         "Product \"sku-mug\" still has 3 reserved; release them before deleting its stock level."
     );
-    assert_eq!(counts(&s, "sku-mug").await, (50, 3));
+    assert_eq!(s.counts("sku-mug").await, (50, 3));
 
     s.post("/stock/sku-mug/release", &json!({"quantity": 3}))
         .await;
@@ -112,7 +108,7 @@ async fn taking_more_than_there_is_is_409_with_the_count_and_changes_nothing() {
         body["detail"],
         "Product \"sku-mug\" has 0 reserved, fewer than the 1 to release. Nothing was changed."
     );
-    assert_eq!(counts(&s, "sku-mug").await, (3, 0));
+    assert_eq!(s.counts("sku-mug").await, (3, 0));
 }
 
 #[tokio::test]
@@ -276,7 +272,7 @@ async fn bad_input_is_a_4xx_problem_naming_the_field_and_changes_nothing() {
         .await;
     problem(malformed, StatusCode::BAD_REQUEST).await;
 
-    assert_eq!(counts(&s, "sku-mug").await, (5, 0));
+    assert_eq!(s.counts("sku-mug").await, (5, 0));
 
     for query in ["limit=0", "limit=101", "limit=x", "cursor=!!!"] {
         let body = problem(
@@ -348,5 +344,5 @@ async fn thirty_concurrent_decrements_on_stock_ten_sell_exactly_ten() {
         }
     }
     assert_eq!((sold, refused), (10, 20));
-    assert_eq!(counts(&s, "sku-hot").await, (0, 0));
+    assert_eq!(s.counts("sku-hot").await, (0, 0));
 }

@@ -19,10 +19,6 @@ async fn shop(products: &[(&str, i64, &str, Option<u64>)]) -> Server {
     s
 }
 
-async fn counts(s: &Server, sku: &str) -> (u64, u64) {
-    s.counts(sku).await
-}
-
 async fn order_ids(s: &Server, customer: &str) -> Vec<String> {
     let page: Value = s
         .get(&format!("/orders?customer_id={customer}&limit=100"))
@@ -93,8 +89,8 @@ async fn an_order_is_placed_read_listed_shipped_delivered_and_another_cancelled(
                "unit_price": 1250, "line_total": 2500})
     );
     assert_eq!(order["created_at"], order["updated_at"]);
-    assert_eq!(counts(&s, "sku-mug").await, (8, 2));
-    assert_eq!(counts(&s, "sku-pen").await, (4, 1));
+    assert_eq!(s.counts("sku-mug").await, (8, 2));
+    assert_eq!(s.counts("sku-pen").await, (4, 1));
 
     let read = s.get(&location).await;
     assert_eq!(read.status(), StatusCode::OK);
@@ -103,11 +99,11 @@ async fn an_order_is_placed_read_listed_shipped_delivered_and_another_cancelled(
     let shipped = status(&s, &id, "shipped").await;
     assert_eq!(shipped.status(), StatusCode::OK);
     assert_eq!(shipped.json::<Value>().await.unwrap()["status"], "shipped");
-    assert_eq!(counts(&s, "sku-mug").await, (8, 0));
-    assert_eq!(counts(&s, "sku-pen").await, (4, 0));
+    assert_eq!(s.counts("sku-mug").await, (8, 0));
+    assert_eq!(s.counts("sku-pen").await, (4, 0));
     let delivered = status(&s, &id, "delivered").await;
     assert_eq!(delivered.status(), StatusCode::OK);
-    assert_eq!(counts(&s, "sku-mug").await, (8, 0));
+    assert_eq!(s.counts("sku-mug").await, (8, 0));
 
     let second: Value = place(&s, &one("cust-ada", "sku-mug", 3), None)
         .await
@@ -115,7 +111,7 @@ async fn an_order_is_placed_read_listed_shipped_delivered_and_another_cancelled(
         .await
         .unwrap();
     let second_id = second["id"].as_str().unwrap();
-    assert_eq!(counts(&s, "sku-mug").await, (5, 3));
+    assert_eq!(s.counts("sku-mug").await, (5, 3));
     let cancelled = s
         .http
         .post(s.url(&format!("/orders/{second_id}/cancel")))
@@ -127,7 +123,7 @@ async fn an_order_is_placed_read_listed_shipped_delivered_and_another_cancelled(
         cancelled.json::<Value>().await.unwrap()["status"],
         "cancelled"
     );
-    assert_eq!(counts(&s, "sku-mug").await, (8, 0));
+    assert_eq!(s.counts("sku-mug").await, (8, 0));
 
     // Newest first; another customer's orders are not listed.
     place(&s, &one("cust-bob", "sku-mug", 1), None).await;
@@ -239,7 +235,7 @@ async fn invalid_order_requests_are_400_and_change_nothing() {
         StatusCode::PAYLOAD_TOO_LARGE,
     )
     .await;
-    assert_eq!(counts(&s, "sku-mug").await, (10, 0));
+    assert_eq!(s.counts("sku-mug").await, (10, 0));
     assert!(order_ids(&s, "c").await.is_empty());
 }
 
@@ -304,9 +300,9 @@ async fn unknown_products_short_stock_and_mixed_currencies_are_refused_and_chang
         "{p}"
     );
 
-    assert_eq!(counts(&s, "sku-mug").await, (10, 0));
-    assert_eq!(counts(&s, "sku-pen").await, (2, 0));
-    assert_eq!(counts(&s, "sku-lamp").await, (5, 0));
+    assert_eq!(s.counts("sku-mug").await, (10, 0));
+    assert_eq!(s.counts("sku-pen").await, (2, 0));
+    assert_eq!(s.counts("sku-lamp").await, (5, 0));
     assert!(order_ids(&s, "cust-ada").await.is_empty());
 }
 
@@ -320,7 +316,7 @@ async fn a_retried_key_replays_the_first_order_and_another_body_is_422() {
     // Without a key the same body is a new order.
     let again = place(&s, &one("cust-ada", "sku-mug", 2), None).await;
     assert_eq!(again.status(), StatusCode::CREATED);
-    assert_eq!(counts(&s, "sku-mug").await, (6, 4));
+    assert_eq!(s.counts("sku-mug").await, (6, 4));
 
     // The same request spelled differently (spacing, key order) is the same request.
     let replay = s
@@ -341,7 +337,7 @@ async fn a_retried_key_replays_the_first_order_and_another_body_is_422() {
         format!("/orders/{}", first["id"].as_str().unwrap()).as_str()
     );
     assert_eq!(replay.json::<Value>().await.unwrap(), first);
-    assert_eq!(counts(&s, "sku-mug").await, (6, 4));
+    assert_eq!(s.counts("sku-mug").await, (6, 4));
 
     let p = problem(
         place(&s, &one("cust-ada", "sku-mug", 3), Some("retry-1")).await,
@@ -349,7 +345,7 @@ async fn a_retried_key_replays_the_first_order_and_another_body_is_422() {
     )
     .await;
     assert!(p["detail"].as_str().unwrap().contains("\"retry-1\""), "{p}");
-    assert_eq!(counts(&s, "sku-mug").await, (6, 4));
+    assert_eq!(s.counts("sku-mug").await, (6, 4));
     assert_eq!(order_ids(&s, "cust-ada").await.len(), 2);
 }
 
@@ -411,7 +407,7 @@ async fn status_changes_refuse_unknown_statuses_illegal_transitions_and_unknown_
             .contains("is confirmed and cannot become delivered"),
         "{p}"
     );
-    assert_eq!(counts(&s, "sku-mug").await, (8, 2));
+    assert_eq!(s.counts("sku-mug").await, (8, 2));
 
     assert_eq!(status(&s, id, "shipped").await.status(), StatusCode::OK);
     let cancel = s
@@ -430,7 +426,7 @@ async fn status_changes_refuse_unknown_statuses_illegal_transitions_and_unknown_
     );
     let p = problem(status(&s, id, "shipped").await, StatusCode::CONFLICT).await;
     assert!(p["detail"].as_str().unwrap().contains("is shipped"), "{p}");
-    assert_eq!(counts(&s, "sku-mug").await, (8, 0));
+    assert_eq!(s.counts("sku-mug").await, (8, 0));
 
     problem(
         status(&s, "01KAY7SAMP1E0RDER000000000", "shipped").await,
@@ -471,5 +467,5 @@ async fn thirty_concurrent_orders_on_stock_ten_place_exactly_ten() {
         }
     }
     assert_eq!((created, conflicts), (10, 20));
-    assert_eq!(counts(&s, "sku-hot").await, (0, 10));
+    assert_eq!(s.counts("sku-hot").await, (0, 10));
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use stockroom_domain::Currency;
 use stockroom_domain::inventory::Available;
 use stockroom_domain::orders::{
-    CustomerId, IdempotencyKey, OrderRequest, OrderStatus, PricingError, RawLine,
+    CustomerId, IdempotencyKey, Order, OrderRequest, OrderStatus, PricingError, RawLine,
 };
 use stockroom_domain::page::{Cursor, Limit};
 use stockroom_store::Store;
@@ -45,6 +45,16 @@ async fn counts(stores: &[Store], sku: &str) -> Option<(u64, u64)> {
         .await
         .unwrap()
         .map(|l| (l.available, l.reserved))
+}
+
+/// `mug` in the catalog with 10 available, and a confirmed order of `quantity` of it for `ada`.
+async fn mug_order(stores: &[Store], quantity: i64) -> Order {
+    stocked(stores, "mug", 100, Some(10)).await;
+    orders(stores)
+        .place_order(&place("ada", &[("mug", quantity)], None))
+        .await
+        .unwrap()
+        .order
 }
 
 fn request(customer: &str, lines: &[(&str, i64)]) -> OrderRequest {
@@ -320,13 +330,8 @@ pub async fn two_concurrent_orders_with_the_same_key_produce_one_order(stores: V
 pub async fn shipping_takes_the_units_out_of_reserved_and_delivering_changes_only_the_order(
     stores: Vec<Store>,
 ) {
-    stocked(&stores, "mug", 100, Some(10)).await;
+    let order = mug_order(&stores, 4).await;
     let store = orders(&stores);
-    let order = store
-        .place_order(&place("ada", &[("mug", 4)], None))
-        .await
-        .unwrap()
-        .order;
     let t1 = t0() + Duration::hours(1);
     let shipped = store
         .change_status(&order.id, OrderStatus::Shipped, t1)
@@ -347,13 +352,8 @@ pub async fn shipping_takes_the_units_out_of_reserved_and_delivering_changes_onl
 }
 
 pub async fn cancelling_returns_the_units_to_available_once(stores: Vec<Store>) {
-    stocked(&stores, "mug", 100, Some(10)).await;
+    let order = mug_order(&stores, 4).await;
     let store = orders(&stores);
-    let order = store
-        .place_order(&place("ada", &[("mug", 4)], None))
-        .await
-        .unwrap()
-        .order;
     store
         .change_status(&order.id, OrderStatus::Cancelled, t0())
         .await
@@ -380,13 +380,8 @@ pub async fn cancelling_returns_the_units_to_available_once(stores: Vec<Store>) 
 pub async fn an_illegal_transition_names_the_current_status_and_changes_nothing(
     stores: Vec<Store>,
 ) {
-    stocked(&stores, "mug", 100, Some(10)).await;
+    let order = mug_order(&stores, 1).await;
     let store = orders(&stores);
-    let order = store
-        .place_order(&place("ada", &[("mug", 1)], None))
-        .await
-        .unwrap()
-        .order;
     for to in [OrderStatus::Delivered, OrderStatus::Confirmed] {
         let err = store.change_status(&order.id, to, t0()).await.unwrap_err();
         assert!(
@@ -413,13 +408,8 @@ pub async fn an_illegal_transition_names_the_current_status_and_changes_nothing(
 pub async fn shipping_units_released_behind_the_orders_back_is_refused_and_changes_nothing(
     stores: Vec<Store>,
 ) {
-    stocked(&stores, "mug", 100, Some(10)).await;
+    let order = mug_order(&stores, 3).await;
     let store = orders(&stores);
-    let order = store
-        .place_order(&place("ada", &[("mug", 3)], None))
-        .await
-        .unwrap()
-        .order;
     stores[0]
         .inventory()
         .unwrap()
@@ -447,12 +437,7 @@ pub async fn shipping_units_released_behind_the_orders_back_is_refused_and_chang
 }
 
 pub async fn a_ship_racing_a_cancel_lets_exactly_one_win(stores: Vec<Store>) {
-    stocked(&stores, "mug", 100, Some(10)).await;
-    let order = orders(&stores)
-        .place_order(&place("ada", &[("mug", 4)], None))
-        .await
-        .unwrap()
-        .order;
+    let order = mug_order(&stores, 4).await;
     let tasks: Vec<_> = [OrderStatus::Shipped, OrderStatus::Cancelled]
         .into_iter()
         .enumerate()
