@@ -7,6 +7,7 @@
 #[macro_use]
 pub mod id;
 
+pub mod carts;
 pub mod catalog;
 pub mod inventory;
 pub mod orders;

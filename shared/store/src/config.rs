@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::carts::CartsStore;
 use crate::catalog::CatalogStore;
 use crate::inventory::InventoryStore;
 use crate::orders::OrdersStore;
@@ -242,6 +243,28 @@ impl Store {
                 Self::table(tables, tables::ORDERS)?,
                 Self::table(tables, tables::CATALOG)?,
                 Self::table(tables, tables::INVENTORY)?,
+            )),
+            #[cfg(feature = "embedded")]
+            Backend::Embedded(store) => Arc::new(store.clone()),
+        })
+    }
+
+    /// The carts port. Adding reads the catalog and checkout places an order, so it needs
+    /// every table the orders port does and its own.
+    ///
+    /// # Errors
+    /// With DynamoDB, when `CARTS_TABLE` or a table of [`Self::orders`] is not set.
+    pub fn carts(&self) -> anyhow::Result<Arc<dyn CartsStore>> {
+        Ok(match &self.backend {
+            #[cfg(feature = "dynamodb")]
+            Backend::DynamoDb { client, tables } => Arc::new(crate::dynamodb::DynamoCarts::new(
+                crate::dynamodb::DynamoOrders::new(
+                    client.clone(),
+                    Self::table(tables, tables::ORDERS)?,
+                    Self::table(tables, tables::CATALOG)?,
+                    Self::table(tables, tables::INVENTORY)?,
+                ),
+                Self::table(tables, tables::CARTS)?,
             )),
             #[cfg(feature = "embedded")]
             Backend::Embedded(store) => Arc::new(store.clone()),

@@ -9,6 +9,7 @@
 //! services' tables are listed once, in [`tables`]. The SQLite adapter is behind the `embedded`
 //! feature, so the Lambda artifacts carry only the adapter they use.
 
+pub mod carts;
 pub mod catalog;
 #[cfg(feature = "embedded")]
 pub mod changes;

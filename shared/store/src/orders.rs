@@ -11,6 +11,8 @@ use stockroom_domain::orders::{
 };
 use stockroom_domain::page::{Limit, Page};
 
+use crate::items::orders::KeyReused;
+
 /// An order to place: the id it gets, the validated request, its idempotency key if the
 /// client sent one, and the time it is placed at.
 #[derive(Debug, Clone)]
@@ -82,6 +84,15 @@ pub enum OrderError {
 impl From<rusqlite::Error> for OrderError {
     fn from(err: rusqlite::Error) -> Self {
         Self::Unexpected(err.into())
+    }
+}
+
+impl From<KeyReused> for OrderError {
+    fn from(err: KeyReused) -> Self {
+        match err {
+            KeyReused::OtherRequest => Self::KeyReused,
+            KeyReused::Unreadable(err) => Self::Unexpected(err),
+        }
     }
 }
 

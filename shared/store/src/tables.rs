@@ -33,8 +33,14 @@ pub const ORDERS: Table = Table {
     resource: "OrdersTable",
 };
 
+pub const CARTS: Table = Table {
+    name: "carts",
+    env_var: "CARTS_TABLE",
+    resource: "CartsTable",
+};
+
 /// Every service's table.
-pub const ALL: &[Table] = &[CATALOG, INVENTORY, ORDERS];
+pub const ALL: &[Table] = &[CATALOG, INVENTORY, ORDERS, CARTS];
 
 impl Table {
     /// The table whose template.yaml logical id is `resource`.

@@ -10,6 +10,8 @@
 
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
 
+#[path = "contract/carts.rs"]
+mod carts;
 #[path = "contract/inventory.rs"]
 mod inventory;
 #[path = "contract/orders.rs"]
@@ -20,6 +22,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use stockroom_domain::Price;
 use stockroom_domain::catalog::{Category, PriceChange, Product};
+use stockroom_domain::inventory::Available;
 use stockroom_domain::page::{Cursor, Limit};
 use stockroom_store::Store;
 use stockroom_store::catalog::{CatalogStore, ProductQuery, WriteError};
@@ -38,6 +41,35 @@ fn product(s: &str, price: i64, category: Option<&str>) -> Product {
 /// The catalog port of the first handle: the catalog cases need only one.
 fn catalog(stores: &[Store]) -> Arc<dyn CatalogStore> {
     stores[0].catalog().unwrap()
+}
+
+/// Puts `sku` in the catalog at `price` (USD) with `units` available (`None`: no level).
+async fn stocked(stores: &[Store], sku: &str, price: i64, units: Option<i64>) {
+    stores[0]
+        .catalog()
+        .unwrap()
+        .create_product(&product(sku, price, None))
+        .await
+        .unwrap();
+    if let Some(units) = units {
+        stores[0]
+            .inventory()
+            .unwrap()
+            .set_stock(&id(sku), Available::new(units).unwrap(), t0())
+            .await
+            .unwrap();
+    }
+}
+
+/// `(available, reserved)` of `sku` as stored now.
+async fn counts(stores: &[Store], sku: &str) -> Option<(u64, u64)> {
+    stores[0]
+        .inventory()
+        .unwrap()
+        .get_stock(&id(sku))
+        .await
+        .unwrap()
+        .map(|l| (l.available, l.reserved))
 }
 
 fn prices(changes: &[PriceChange]) -> Vec<i64> {
@@ -352,6 +384,21 @@ macro_rules! contract_suite {
                 shipping_units_released_behind_the_orders_back_is_refused_and_changes_nothing,
                 a_ship_racing_a_cancel_lets_exactly_one_win,
                 a_customers_orders_list_newest_first_page_by_page,
+            );
+            contract_suite!(@cases $make; carts;
+                adding_keeps_the_catalogs_name_and_price_and_the_same_product_adds_up,
+                adding_a_product_not_in_the_catalog_is_refused_and_starts_no_cart,
+                a_cart_refuses_a_26th_line_a_1001st_unit_and_a_second_currency_and_changes_nothing,
+                setting_a_quantity_changes_the_line_and_zero_removes_it_leaving_an_empty_cart,
+                deleting_a_cart_removes_it_once,
+                an_expired_cart_is_gone_everywhere_and_adding_starts_it_afresh,
+                fifty_concurrent_adds_of_one_to_the_same_line_end_at_fifty,
+                checkout_places_the_order_at_todays_prices_and_empties_the_cart,
+                checking_out_an_empty_or_unknown_cart_is_refused_and_places_nothing,
+                a_short_checkout_names_every_short_product_and_leaves_cart_and_stock_as_they_were,
+                a_checkout_retry_with_the_same_key_returns_the_first_answer_and_changes_nothing,
+                a_checkout_racing_an_add_never_loses_the_added_unit,
+                two_concurrent_checkouts_of_one_cart_place_one_order,
             );
         }
     };

@@ -2,10 +2,12 @@
 //! `serde_dynamo` doing the item mapping. One module per service's port; the client, the call
 //! log and the reading of SDK errors are shared here.
 
+mod carts;
 mod catalog;
 mod inventory;
 mod orders;
 
+pub use carts::DynamoCarts;
 pub use catalog::DynamoCatalog;
 pub use inventory::DynamoInventory;
 pub use orders::DynamoOrders;

@@ -22,7 +22,9 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::{DateTime, Utc};
 use stockroom_domain::inventory::StockMove;
-use stockroom_domain::orders::{CatalogEntry, Order, OrderId, OrderStatus};
+use stockroom_domain::orders::{
+    CatalogEntry, CustomerId, IdempotencyKey, Order, OrderId, OrderStatus,
+};
 use stockroom_domain::page::Page;
 use stockroom_domain::{ProductId, timestamp};
 
@@ -39,17 +41,26 @@ use crate::orders::{
     status_change,
 };
 
+/// How a placement transaction ended when it did not fail.
+pub(super) enum Placement {
+    Placed,
+    /// The key's live record was there already: the earlier request's.
+    KeyTaken(IdempotencyItem),
+    /// One of the caller's own actions' conditions failed; nothing was written.
+    ExtraFailed,
+}
+
 /// Orders in one DynamoDB table; placing and changing them also reads the catalog table and
 /// moves stock in the inventory table.
 #[derive(Debug, Clone)]
 pub struct DynamoOrders {
-    client: Client,
+    pub(super) client: Client,
     table: String,
     catalog_table: String,
     inventory_table: String,
 }
 
-fn key(pk: String, sk: &str) -> Item {
+pub(super) fn key(pk: String, sk: &str) -> Item {
     HashMap::from([(String::from("pk"), s(pk)), (String::from("sk"), s(sk))])
 }
 
@@ -68,7 +79,7 @@ impl DynamoOrders {
         }
     }
 
-    async fn get<T: serde::de::DeserializeOwned>(
+    pub(super) async fn get<T: serde::de::DeserializeOwned>(
         &self,
         table: &str,
         pk: String,
@@ -100,16 +111,13 @@ impl DynamoOrders {
         .await
     }
 
-    /// One `BatchGetItem` (more only for keys DynamoDB leaves unprocessed under load).
-    async fn catalog_entries(
+    /// The catalog entries of `products` that are in the catalog: one `BatchGetItem` (more
+    /// only for keys DynamoDB leaves unprocessed under load).
+    pub(super) async fn catalog_entries<'a>(
         &self,
-        order: &PlaceOrder,
+        products: impl Iterator<Item = &'a ProductId>,
     ) -> anyhow::Result<BTreeMap<ProductId, CatalogEntry>> {
-        let keys = order
-            .request
-            .product_ids()
-            .map(|id| key(product_pk(id), PRODUCT_SK))
-            .collect();
+        let keys = products.map(|id| key(product_pk(id), PRODUCT_SK)).collect();
         let mut pending = Some(
             KeysAndAttributes::builder()
                 .set_keys(Some(keys))
@@ -154,20 +162,25 @@ impl DynamoOrders {
         Ok(entries)
     }
 
-    /// The live record of `order`'s key, read consistently.
-    async fn record(&self, order: &PlaceOrder) -> anyhow::Result<Option<IdempotencyItem>> {
-        let Some(key) = &order.key else {
+    /// The live idempotency record of `customer`'s `key`, read consistently.
+    pub(super) async fn record(
+        &self,
+        customer: &CustomerId,
+        key: Option<&IdempotencyKey>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<IdempotencyItem>> {
+        let Some(key) = key else {
             return Ok(None);
         };
         let record: Option<IdempotencyItem> = self
             .get(
                 &self.table,
-                idempotency_pk(&order.request.customer_id, key),
+                idempotency_pk(customer, key),
                 IDEMPOTENCY_SK,
                 "failed to get an idempotency record",
             )
             .await?;
-        Ok(record.filter(|r| r.is_live(order.now)))
+        Ok(record.filter(|r| r.is_live(now)))
     }
 
     /// The stock level of `id` as a failed condition found it: the item the cancellation
@@ -221,6 +234,114 @@ impl DynamoOrders {
         Ok(short)
     }
 
+    /// Places the priced order `placed` in one `TransactWriteItems`: every line's quantity moves
+    /// from `available` to `reserved` (each conditional on `available >= :q`), the order is put,
+    /// `record` too (conditional on no live record of its key), then `extra`, the caller's own
+    /// conditional actions (a checkout empties its cart). A failed condition is read from the
+    /// cancellation: which lines are short, whose key it is, or that `extra` failed.
+    ///
+    /// # Errors
+    /// [`OrderError::InsufficientStock`] naming every short line; [`OrderError::Contended`].
+    pub(super) async fn write_placement(
+        &self,
+        placed: &Order,
+        record: Option<&IdempotencyItem>,
+        now: DateTime<Utc>,
+        extra: Vec<TransactWriteItem>,
+    ) -> Result<Placement, OrderError> {
+        let mut actions = self.stock_updates(placed, StockMove::Reserve, now)?;
+        let lines = actions.len();
+        let put_order = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&OrderItem::new(placed))?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .context("failed to build the order Put")?;
+        actions.push(TransactWriteItem::builder().put(put_order).build());
+        let record_at = record.map(|record| (lines + 1, record));
+        if let Some(record) = record {
+            let put_record = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(to_item(record)?))
+                // An expired record that TTL has not deleted yet no longer counts.
+                .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+                .expression_attribute_values(":now", n(now.timestamp()))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .build()
+                .context("failed to build the idempotency record Put")?;
+            actions.push(TransactWriteItem::builder().put(put_record).build());
+        }
+        let extra_from = actions.len();
+        actions.extend(extra);
+        for attempts in 1..=WRITE_ATTEMPTS {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(actions.clone()))
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => return Ok(Placement::Placed),
+                Err(err) => err,
+            };
+            match Cancelled::of(&err) {
+                Some(Cancelled::ConditionFailed(failed)) => {
+                    let returned = cancellation_items(&err);
+                    if let Some((at, record)) = record_at
+                        && failed.contains(&at)
+                    {
+                        let found = match returned.get(at).cloned().flatten() {
+                            Some(item) => Some(
+                                serde_dynamo::from_item::<_, IdempotencyItem>(item)
+                                    .context("stored idempotency record has an unexpected shape")?,
+                            ),
+                            None => self
+                                .get::<IdempotencyItem>(
+                                    &self.table,
+                                    record.pk.clone(),
+                                    IDEMPOTENCY_SK,
+                                    "failed to get an idempotency record",
+                                )
+                                .await?
+                                .filter(|r| r.is_live(now)),
+                        };
+                        match found {
+                            Some(found) => return Ok(Placement::KeyTaken(found)),
+                            // Expired and deleted between the transaction and the read.
+                            None => continue,
+                        }
+                    }
+                    let short = self
+                        .shortages(placed, StockMove::Reserve, &failed, &returned)
+                        .await?;
+                    if !short.is_empty() {
+                        return Err(OrderError::InsufficientStock(short));
+                    }
+                    if failed.iter().any(|&i| i >= extra_from) {
+                        return Ok(Placement::ExtraFailed);
+                    }
+                    if failed.iter().all(|&i| i >= lines) {
+                        return Err(
+                            anyhow::anyhow!("order id {} is already taken", placed.id).into()
+                        );
+                    }
+                    // Levels read after the failure allow the order: they changed; try again.
+                    tracing::debug!(attempts, "stock changed while placing an order; retrying");
+                }
+                Some(Cancelled::Conflict) => {
+                    tracing::debug!(
+                        attempts,
+                        "stock or key held by another transaction; retrying"
+                    );
+                }
+                None => return Err(sdk(err, "failed to place an order").into()),
+            }
+        }
+        Err(OrderError::Contended)
+    }
+
     /// The transaction action that applies `mv` of `line`'s quantity to its stock level.
     fn stock_update(
         &self,
@@ -256,17 +377,6 @@ impl DynamoOrders {
             .map(|line| self.stock_update(&line.product_id, line.quantity, mv, &now))
             .collect()
     }
-}
-
-/// The answer a live idempotency record gives the request with fingerprint `hash`.
-fn replayed(record: &IdempotencyItem, hash: &str) -> Result<Placed, OrderError> {
-    if record.request_hash != hash {
-        return Err(OrderError::KeyReused);
-    }
-    Ok(Placed {
-        order: record.stored_order()?,
-        replayed: true,
-    })
 }
 
 #[async_trait]
@@ -317,101 +427,44 @@ impl OrderReader for DynamoOrders {
 impl OrderWriter for DynamoOrders {
     #[tracing::instrument(skip_all, fields(store = "dynamodb", customer_id = %order.request.customer_id))]
     async fn place_order(&self, order: &PlaceOrder) -> Result<Placed, OrderError> {
-        let entries = self.catalog_entries(order).await?;
+        let customer = &order.request.customer_id;
+        let entries = self.catalog_entries(order.request.product_ids()).await?;
         let hash = order.request.fingerprint();
         let placed = match Order::price(order.id.clone(), &order.request, &entries, order.now) {
             Ok(placed) => placed,
             // A retry of an order placed before a product left the catalog is still a retry:
             // its key's answer wins over today's catalog. Only this failure pays for the read.
             Err(err) => {
-                return match self.record(order).await? {
-                    Some(record) => replayed(&record, &hash),
+                return match self.record(customer, order.key.as_ref(), order.now).await? {
+                    Some(record) => Ok(Placed {
+                        order: record.answer(&hash)?,
+                        replayed: true,
+                    }),
                     None => Err(err.into()),
                 };
             }
         };
-        let mut actions = self.stock_updates(&placed, StockMove::Reserve, order.now)?;
-        let lines = actions.len();
-        let put_order = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&OrderItem::new(&placed))?))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .context("failed to build the order Put")?;
-        actions.push(TransactWriteItem::builder().put(put_order).build());
-        if let Some(key) = &order.key {
-            let record = IdempotencyItem::new(key, hash.clone(), &placed)?;
-            let put_record = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(to_item(&record)?))
-                // An expired record that TTL has not deleted yet no longer counts.
-                .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
-                .expression_attribute_values(":now", n(order.now.timestamp()))
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .build()
-                .context("failed to build the idempotency record Put")?;
-            actions.push(TransactWriteItem::builder().put(put_record).build());
-        }
-        let record_at = lines + 1;
-        for attempts in 1..=WRITE_ATTEMPTS {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(actions.clone()))
-                .send()
-                .await;
-            let err = match result {
-                Ok(_) => {
-                    return Ok(Placed {
-                        order: placed,
-                        replayed: false,
-                    });
-                }
-                Err(err) => err,
-            };
-            match Cancelled::of(&err) {
-                Some(Cancelled::ConditionFailed(failed)) => {
-                    let returned = cancellation_items(&err);
-                    if order.key.is_some() && failed.contains(&record_at) {
-                        let record = match returned.get(record_at).cloned().flatten() {
-                            Some(item) => Some(
-                                serde_dynamo::from_item::<_, IdempotencyItem>(item)
-                                    .context("stored idempotency record has an unexpected shape")?,
-                            ),
-                            None => self.record(order).await?,
-                        };
-                        match record {
-                            Some(record) => return replayed(&record, &hash),
-                            // Expired and deleted between the transaction and the read.
-                            None => continue,
-                        }
-                    }
-                    let short = self
-                        .shortages(&placed, StockMove::Reserve, &failed, &returned)
-                        .await?;
-                    if !short.is_empty() {
-                        return Err(OrderError::InsufficientStock(short));
-                    }
-                    if failed.iter().all(|&i| i >= lines) {
-                        return Err(
-                            anyhow::anyhow!("order id {} is already taken", placed.id).into()
-                        );
-                    }
-                    // Levels read after the failure allow the order: they changed; try again.
-                    tracing::debug!(attempts, "stock changed while placing an order; retrying");
-                }
-                Some(Cancelled::Conflict) => {
-                    tracing::debug!(
-                        attempts,
-                        "stock or key held by another transaction; retrying"
-                    );
-                }
-                None => return Err(sdk(err, "failed to place an order").into()),
+        let record = order
+            .key
+            .as_ref()
+            .map(|key| IdempotencyItem::new(key, hash.clone(), &placed, &placed))
+            .transpose()?;
+        match self
+            .write_placement(&placed, record.as_ref(), order.now, Vec::new())
+            .await?
+        {
+            Placement::Placed => Ok(Placed {
+                order: placed,
+                replayed: false,
+            }),
+            Placement::KeyTaken(record) => Ok(Placed {
+                order: record.answer(&hash)?,
+                replayed: true,
+            }),
+            Placement::ExtraFailed => {
+                Err(anyhow::anyhow!("placing an order has no other conditions").into())
             }
         }
-        Err(OrderError::Contended)
     }
 
     #[tracing::instrument(skip_all, fields(store = "dynamodb", order_id = %id, to = %to))]

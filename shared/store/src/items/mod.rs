@@ -2,6 +2,7 @@
 //! items by `pk` and `sk`; the items one list reads carry `entity` and `id`, the key of the
 //! `by-entity` index (a GSI in DynamoDB, an expression index in SQLite).
 
+pub mod carts;
 pub mod catalog;
 pub mod inventory;
 pub mod orders;

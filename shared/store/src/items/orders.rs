@@ -10,6 +10,7 @@
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use stockroom_domain::orders::{
     CatalogEntry, CustomerId, IDEMPOTENCY_TTL_HOURS, IdempotencyKey, Order, OrderId, OrderLine,
@@ -141,11 +142,17 @@ pub struct IdempotencyItem {
 }
 
 impl IdempotencyItem {
-    /// The record of `key` for `order`, placed by a request with fingerprint `request_hash`.
+    /// The record of `key` for `order`, placed by a request with fingerprint `request_hash`
+    /// and answered with `answer` (the order, or a checkout's answer around it).
     ///
     /// # Errors
-    /// When the order cannot be serialized.
-    pub fn new(key: &IdempotencyKey, request_hash: String, order: &Order) -> anyhow::Result<Self> {
+    /// When the answer cannot be serialized.
+    pub fn new(
+        key: &IdempotencyKey,
+        request_hash: String,
+        order: &Order,
+        answer: &impl Serialize,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
             pk: idempotency_pk(&order.customer_id, key),
             sk: IDEMPOTENCY_SK.to_owned(),
@@ -153,7 +160,7 @@ impl IdempotencyItem {
             request_hash,
             order_id: order.id.to_string(),
             status_code: 201,
-            response: serde_json::to_string(order)?,
+            response: serde_json::to_string(answer)?,
             created_at: timestamp::format(&order.created_at),
             expires_at: expiry(order.created_at),
         })
@@ -164,12 +171,28 @@ impl IdempotencyItem {
         self.expires_at > now.timestamp()
     }
 
+    /// The first answer, if this record is of a request with fingerprint `request_hash`.
+    ///
     /// # Errors
-    /// When the stored answer no longer parses.
-    pub fn stored_order(&self) -> anyhow::Result<Order> {
+    /// [`KeyReused`] when the record is of another request; when the stored answer no longer
+    /// parses.
+    pub fn answer<T: DeserializeOwned>(&self, request_hash: &str) -> Result<T, KeyReused> {
+        if self.request_hash != request_hash {
+            return Err(KeyReused::OtherRequest);
+        }
         serde_json::from_str(&self.response)
-            .with_context(|| format!("idempotency record {:?} holds no valid order", self.pk))
+            .with_context(|| format!("idempotency record {:?} holds no valid answer", self.pk))
+            .map_err(KeyReused::Unreadable)
     }
+}
+
+/// Why a record's answer cannot be replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyReused {
+    #[error("the idempotency key was used with another request")]
+    OtherRequest,
+    #[error(transparent)]
+    Unreadable(anyhow::Error),
 }
 
 /// When a key recorded at `at` expires, in epoch seconds.

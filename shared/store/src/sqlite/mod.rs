@@ -11,6 +11,7 @@
 //! implementations and its schema fragment, applied in order by [`MIGRATIONS`] under SQLite's
 //! `user_version`.
 
+mod carts;
 mod catalog;
 mod inventory;
 mod orders;

@@ -11,7 +11,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Transaction, params};
 use stockroom_domain::ProductId;
 use stockroom_domain::inventory::StockMove;
-use stockroom_domain::orders::{CatalogEntry, Order, OrderId, OrderStatus};
+use stockroom_domain::orders::{
+    CatalogEntry, CustomerId, IdempotencyKey, Order, OrderId, OrderStatus,
+};
 use stockroom_domain::page::Page;
 
 use super::{SqliteStore, get_item, write_item, write_transaction};
@@ -37,13 +39,13 @@ fn stored_order(conn: &rusqlite::Connection, id: &OrderId) -> anyhow::Result<Opt
     get_item(conn, ORDERS, &order_pk(id), ORDER_SK)
 }
 
-/// The catalog entries of the products `order` names that are in the catalog.
-fn catalog_entries(
+/// The catalog entries of `products` that are in the catalog.
+pub(super) fn catalog_entries<'a>(
     tx: &Transaction<'_>,
-    order: &PlaceOrder,
+    products: impl Iterator<Item = &'a ProductId>,
 ) -> anyhow::Result<BTreeMap<ProductId, CatalogEntry>> {
     let mut entries = BTreeMap::new();
-    for id in order.request.product_ids() {
+    for id in products {
         if let Some(item) = get_item::<CatalogEntryItem>(tx, CATALOG, &product_pk(id), PRODUCT_SK)?
         {
             let (id, entry) = item.into_entry()?;
@@ -53,26 +55,61 @@ fn catalog_entries(
     Ok(entries)
 }
 
+/// The live idempotency record of `customer`'s `key`.
+pub(super) fn live_record(
+    tx: &Transaction<'_>,
+    customer: &CustomerId,
+    key: Option<&IdempotencyKey>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<IdempotencyItem>> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    let record =
+        get_item::<IdempotencyItem>(tx, ORDERS, &idempotency_pk(customer, key), IDEMPOTENCY_SK)?;
+    Ok(record.filter(|r| r.is_live(now)))
+}
+
 /// The answer of the live record of `order`'s key, if it has one: the stored order, or
 /// [`OrderError::KeyReused`] when the record is of another request.
 fn replay(tx: &Transaction<'_>, order: &PlaceOrder) -> Result<Option<Placed>, OrderError> {
-    let Some(key) = &order.key else {
-        return Ok(None);
-    };
-    let pk = idempotency_pk(&order.request.customer_id, key);
-    let Some(record) = get_item::<IdempotencyItem>(tx, ORDERS, &pk, IDEMPOTENCY_SK)? else {
-        return Ok(None);
-    };
-    if !record.is_live(order.now) {
-        return Ok(None);
+    let record = live_record(
+        tx,
+        &order.request.customer_id,
+        order.key.as_ref(),
+        order.now,
+    )?;
+    record
+        .map(|record| {
+            Ok(Placed {
+                order: record.answer(&order.request.fingerprint())?,
+                replayed: true,
+            })
+        })
+        .transpose()
+}
+
+/// Writes the priced order `placed` inside `tx`: reserves every line's quantity, puts the order
+/// and `record`. The caller has checked that the key has no live record.
+///
+/// # Errors
+/// [`OrderError::InsufficientStock`] naming every short line.
+pub(super) fn write_placement(
+    tx: &Transaction<'_>,
+    placed: &Order,
+    record: Option<&IdempotencyItem>,
+    now: DateTime<Utc>,
+) -> Result<(), OrderError> {
+    move_lines(tx, placed, StockMove::Reserve, now)?;
+    if stored_order(tx, &placed.id)?.is_some() {
+        return Err(anyhow::anyhow!("order id {} is already taken", placed.id).into());
     }
-    if record.request_hash != order.request.fingerprint() {
-        return Err(OrderError::KeyReused);
+    let item = OrderItem::new(placed);
+    write_item(tx, ORDERS, &item.pk, &item.sk, Some(&item))?;
+    if let Some(record) = record {
+        write_item(tx, ORDERS, &record.pk, &record.sk, Some(record))?;
     }
-    Ok(Some(Placed {
-        order: record.stored_order()?,
-        replayed: true,
-    }))
+    Ok(())
 }
 
 /// Applies `mv` of every line of `order` to its stock level inside `tx`, or names every line
@@ -174,7 +211,7 @@ impl OrderWriter for SqliteStore {
         let order = order.clone();
         self.with_conn(move |conn| {
             let tx = write_transaction(conn)?;
-            let entries = catalog_entries(&tx, &order)?;
+            let entries = catalog_entries(&tx, order.request.product_ids())?;
             let placed = match Order::price(order.id.clone(), &order.request, &entries, order.now) {
                 Ok(placed) => placed,
                 // A retry of an order placed before a product left the catalog is still a
@@ -184,16 +221,12 @@ impl OrderWriter for SqliteStore {
             if let Some(replayed) = replay(&tx, &order)? {
                 return Ok(replayed);
             }
-            move_lines(&tx, &placed, StockMove::Reserve, order.now)?;
-            let item = OrderItem::new(&placed);
-            if stored_order(&tx, &placed.id)?.is_some() {
-                return Err(anyhow::anyhow!("order id {} is already taken", placed.id).into());
-            }
-            write_item(&tx, ORDERS, &item.pk, &item.sk, Some(&item))?;
-            if let Some(key) = &order.key {
-                let record = IdempotencyItem::new(key, order.request.fingerprint(), &placed)?;
-                write_item(&tx, ORDERS, &record.pk, &record.sk, Some(&record))?;
-            }
+            let record = order
+                .key
+                .as_ref()
+                .map(|key| IdempotencyItem::new(key, order.request.fingerprint(), &placed, &placed))
+                .transpose()?;
+            write_placement(&tx, &placed, record.as_ref(), order.now)?;
             tx.commit()?;
             Ok(Placed {
                 order: placed,

@@ -8,7 +8,7 @@ use stockroom_domain::page::{Cursor, Limit};
 use stockroom_store::Store;
 use stockroom_store::inventory::{InventoryStore, StockError, StockQuery};
 
-use crate::{id, product, t0};
+use crate::{counts, id, product, t0};
 
 fn inventory(stores: &[Store]) -> Arc<dyn InventoryStore> {
     stores[0].inventory().unwrap()
@@ -24,25 +24,7 @@ fn qty(n: i64) -> Quantity {
 
 /// Puts `sku` in the catalog and sets its stock to `units` available.
 async fn stocked(stores: &[Store], sku: &str, units: i64) {
-    stores[0]
-        .catalog()
-        .unwrap()
-        .create_product(&product(sku, 100, None))
-        .await
-        .unwrap();
-    inventory(stores)
-        .set_stock(&id(sku), available(units), t0())
-        .await
-        .unwrap();
-}
-
-/// `(available, reserved)` of `sku` as stored now.
-async fn counts(stores: &[Store], sku: &str) -> Option<(u64, u64)> {
-    inventory(stores)
-        .get_stock(&id(sku))
-        .await
-        .unwrap()
-        .map(|l| (l.available, l.reserved))
+    crate::stocked(stores, sku, 100, Some(units)).await;
 }
 
 pub async fn setting_stock_for_a_catalog_product_creates_its_level(stores: Vec<Store>) {

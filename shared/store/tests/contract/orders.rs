@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use stockroom_domain::Currency;
-use stockroom_domain::inventory::Available;
 use stockroom_domain::orders::{
     CustomerId, IdempotencyKey, Order, OrderRequest, OrderStatus, PricingError, RawLine,
 };
@@ -12,39 +11,10 @@ use stockroom_domain::page::{Cursor, Limit};
 use stockroom_store::Store;
 use stockroom_store::orders::{OrderError, OrderQuery, OrdersStore, PlaceOrder, Shortage};
 
-use crate::{id, product, t0};
+use crate::{counts, id, product, stocked, t0};
 
 fn orders(stores: &[Store]) -> Arc<dyn OrdersStore> {
     stores[0].orders().unwrap()
-}
-
-/// Puts `sku` in the catalog at `price` (USD) with `units` available (`None`: no level).
-async fn stocked(stores: &[Store], sku: &str, price: i64, units: Option<i64>) {
-    stores[0]
-        .catalog()
-        .unwrap()
-        .create_product(&product(sku, price, None))
-        .await
-        .unwrap();
-    if let Some(units) = units {
-        stores[0]
-            .inventory()
-            .unwrap()
-            .set_stock(&id(sku), Available::new(units).unwrap(), t0())
-            .await
-            .unwrap();
-    }
-}
-
-/// `(available, reserved)` of `sku` as stored now.
-async fn counts(stores: &[Store], sku: &str) -> Option<(u64, u64)> {
-    stores[0]
-        .inventory()
-        .unwrap()
-        .get_stock(&id(sku))
-        .await
-        .unwrap()
-        .map(|l| (l.available, l.reserved))
 }
 
 /// `mug` in the catalog with 10 available, and a confirmed order of `quantity` of it for `ada`.

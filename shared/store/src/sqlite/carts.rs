@@ -1,0 +1,163 @@
+//! The carts port over the embedded store: every change is one `IMMEDIATE` transaction that
+//! reads the cart, judges the change with the domain's rules and writes the cart back; a
+//! checkout places its order with the orders adapter's own writes in the same transaction.
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, Transaction};
+use stockroom_domain::ProductId;
+use stockroom_domain::carts::{Cart, CartId, CartLine};
+use stockroom_domain::orders::Order;
+
+use super::orders::{catalog_entries, live_record, write_placement};
+use super::{SqliteStore, get_item, write_item, write_transaction};
+use crate::carts::{AddToCart, CartError, CartReader, CartWriter, CheckoutCart, CheckoutDone};
+use crate::items::carts::{CART_SK, CartItem, cart_pk};
+use crate::tables::CARTS;
+
+/// The live cart `id` at `now`.
+fn live_cart(conn: &Connection, id: &CartId, now: DateTime<Utc>) -> anyhow::Result<Option<Cart>> {
+    let item: Option<CartItem> = get_item(conn, CARTS, &cart_pk(id), CART_SK)?;
+    Ok(item
+        .map(CartItem::into_cart)
+        .transpose()?
+        .filter(|cart| cart.is_live(now)))
+}
+
+fn write_cart(tx: &Transaction<'_>, cart: &Cart) -> anyhow::Result<()> {
+    let item = CartItem::new(cart);
+    write_item(tx, CARTS, &item.pk, &item.sk, Some(&item))
+}
+
+#[async_trait]
+impl CartReader for SqliteStore {
+    #[tracing::instrument(skip_all, fields(store = "sqlite", cart_id = %id))]
+    async fn get_cart(&self, id: &CartId, now: DateTime<Utc>) -> anyhow::Result<Option<Cart>> {
+        let id = id.clone();
+        self.with_reader(move |conn| live_cart(conn, &id, now))
+            .await
+            .context("failed to get a cart from the embedded store")
+    }
+}
+
+#[async_trait]
+impl CartWriter for SqliteStore {
+    #[tracing::instrument(skip_all, fields(store = "sqlite", cart_id = %add.cart_id, product_id = %add.product_id))]
+    async fn add_to_cart(&self, add: &AddToCart) -> Result<Cart, CartError> {
+        let add = add.clone();
+        self.with_conn(move |conn| {
+            let tx = write_transaction(conn)?;
+            let entry = catalog_entries(&tx, std::iter::once(&add.product_id))?
+                .remove(&add.product_id)
+                .ok_or_else(|| CartError::UnknownProduct(add.product_id.clone()))?;
+            // An expired cart is gone: adding starts a new one under the same id.
+            let mut cart = live_cart(&tx, &add.cart_id, add.now)?
+                .unwrap_or_else(|| Cart::new(add.cart_id.clone(), add.now));
+            cart.add(
+                CartLine {
+                    product_id: add.product_id.clone(),
+                    name: entry.name,
+                    quantity: add.quantity.get(),
+                    unit_price: entry.price,
+                    currency: entry.currency,
+                },
+                add.now,
+            )?;
+            write_cart(&tx, &cart)?;
+            tx.commit()?;
+            Ok(cart)
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(store = "sqlite", cart_id = %cart_id, product_id = %product_id))]
+    async fn set_cart_quantity(
+        &self,
+        cart_id: &CartId,
+        product_id: &ProductId,
+        quantity: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Cart, CartError> {
+        let (cart_id, product_id) = (cart_id.clone(), product_id.clone());
+        self.with_conn(move |conn| {
+            let tx = write_transaction(conn)?;
+            let mut cart = live_cart(&tx, &cart_id, now)?
+                .ok_or_else(|| CartError::NotFound(cart_id.clone()))?;
+            if !cart.set_quantity(&product_id, quantity, now) {
+                return Err(CartError::NoLine {
+                    cart_id,
+                    product_id,
+                });
+            }
+            write_cart(&tx, &cart)?;
+            tx.commit()?;
+            Ok(cart)
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(store = "sqlite", cart_id = %id))]
+    async fn delete_cart(&self, id: &CartId, now: DateTime<Utc>) -> Result<(), CartError> {
+        let id = id.clone();
+        self.with_conn(move |conn| {
+            let tx = write_transaction(conn)?;
+            if live_cart(&tx, &id, now)?.is_none() {
+                return Err(CartError::NotFound(id));
+            }
+            write_item(&tx, CARTS, &cart_pk(&id), CART_SK, None::<&CartItem>)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(store = "sqlite", cart_id = %checkout.cart_id))]
+    async fn checkout(
+        &self,
+        checkout: &CheckoutCart,
+    ) -> Result<CheckoutDone, crate::carts::CheckoutError> {
+        let checkout = checkout.clone();
+        self.with_conn(move |conn| {
+            let tx = write_transaction(conn)?;
+            let record = || {
+                live_record(
+                    &tx,
+                    &checkout.customer_id,
+                    checkout.key.as_ref(),
+                    checkout.now,
+                )
+            };
+            let cart = live_cart(&tx, &checkout.cart_id, checkout.now)?;
+            // A retry of a checkout that emptied the cart is still a retry: its key's answer
+            // wins over the cart as it is now.
+            let request = match checkout.request(cart.as_ref()) {
+                Ok(request) => request,
+                Err(err) => return checkout.replay_or(record()?, err),
+            };
+            let entries = catalog_entries(&tx, request.product_ids())?;
+            let order =
+                match Order::price(checkout.order_id.clone(), &request, &entries, checkout.now) {
+                    Ok(order) => order,
+                    Err(err) => {
+                        return checkout
+                            .replay_or(record()?, crate::orders::OrderError::from(err).into());
+                    }
+                };
+            if let Some(record) = record()? {
+                return checkout.replay(&record);
+            }
+            let mut cart = cart.context("a priced cart exists")?;
+            let (answer, record) = checkout.answer(&cart, order)?;
+            write_placement(&tx, &answer.order, record.as_ref(), checkout.now)?;
+            cart.empty(checkout.now);
+            write_cart(&tx, &cart)?;
+            tx.commit()?;
+            Ok(CheckoutDone {
+                answer,
+                replayed: false,
+            })
+        })
+        .await
+    }
+}
