@@ -85,8 +85,8 @@ async fn main() -> anyhow::Result<()> {
     if first_start {
         let seeded = stockroom_local::seed::seed(&store).await?;
         println!(
-            "New embedded store: seeded {} sample products, {} stock levels and {} order.",
-            seeded.products, seeded.stock_levels, seeded.orders
+            "New embedded store: seeded {} sample products, {} stock levels, {} order and {} cart.",
+            seeded.products, seeded.stock_levels, seeded.orders, seeded.carts
         );
     }
 

@@ -33,6 +33,7 @@ pub fn handlers() -> Vec<Box<dyn Handler>> {
     service::<stockroom_catalog::Operation>()
         .chain(service::<stockroom_inventory::Operation>())
         .chain(service::<stockroom_orders::Operation>())
+        .chain(service::<stockroom_carts::Operation>())
         .chain(service::<stockroom_health::Operation>())
         .collect()
 }

@@ -1,11 +1,13 @@
-//! Sample products, their stock and one order for a new store, so `cargo dev` has something to show at
+//! Sample products, their stock, one order and one cart for a new store, so `cargo dev` has something to show at
 //! once (the benchmark seeds its DynamoDB tables with the same).
 
+use stockroom_domain::carts::CartId;
 use stockroom_domain::catalog::{Category, Description, Product, ProductDetails, ProductName};
 use stockroom_domain::inventory::{Available, Quantity, StockMove};
 use stockroom_domain::orders::{Order, OrderId, OrderRequest, RawLine};
 use stockroom_domain::{Currency, Price, ProductId, timestamp};
 use stockroom_store::Store;
+use stockroom_store::carts::AddToCart;
 use stockroom_store::catalog::WriteError;
 use stockroom_store::orders::PlaceOrder;
 
@@ -81,12 +83,17 @@ pub const SAMPLE_ORDER: &str = "01KAY7SAMP1E0RDER000000000";
 /// The customer of the sample order.
 pub const SAMPLE_CUSTOMER: &str = "cust-ada";
 
+/// The sample cart's id (fixed so the `events/` cart samples can name it): 2 `sku-mug` and 1
+/// `sku-notebook`, so it checks out at 4300 (USD). It expires 30 days after the store was seeded.
+pub const SAMPLE_CART: &str = "cart-ada";
+
 /// What [`seed`] created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Seeded {
     pub products: usize,
     pub stock_levels: usize,
     pub orders: usize,
+    pub carts: usize,
 }
 
 /// Creates the sample products that do not exist yet, and sets their stock.
@@ -133,10 +140,12 @@ pub async fn seed(store: &Store) -> anyhow::Result<Seeded> {
         )
         .await?;
     let orders = usize::from(sample_order(store).await?);
+    let carts = usize::from(sample_cart(store).await?);
     Ok(Seeded {
         products,
         stock_levels: STOCK.len(),
         orders,
+        carts,
     })
 }
 
@@ -148,6 +157,26 @@ async fn sample_order(store: &Store) -> anyhow::Result<bool> {
         return Ok(false);
     }
     place_order(store, id, SAMPLE_CUSTOMER, &[("sku-lamp", 1)]).await?;
+    Ok(true)
+}
+
+/// Fills the sample cart unless it is live; whether it did.
+async fn sample_cart(store: &Store) -> anyhow::Result<bool> {
+    let carts = store.carts()?;
+    let id = CartId::parse(SAMPLE_CART)?;
+    if carts.get_cart(&id, timestamp::now()).await?.is_some() {
+        return Ok(false);
+    }
+    for (product, quantity) in [("sku-mug", 2), ("sku-notebook", 1)] {
+        carts
+            .add_to_cart(&AddToCart {
+                cart_id: id.clone(),
+                product_id: ProductId::parse(product)?,
+                quantity: Quantity::new(quantity)?,
+                now: timestamp::now(),
+            })
+            .await?;
+    }
     Ok(true)
 }
 

@@ -14,7 +14,7 @@ use stockroom_store::orders::{OrderQuery, OrderReader, OrderWriter, PlaceOrder};
 
 use crate::errors::{ChangeOrderError, GetOrderError, ListOrdersError, PlaceOrderError};
 
-/// The request header that makes `POST /orders` safe to retry.
+/// The request header that makes `POST /orders` (and checkout) safe to retry.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// The response header of an answer replayed for a retried key.
 pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
@@ -46,7 +46,10 @@ struct StatusInput {
 }
 
 /// The `Idempotency-Key` header, if sent.
-fn idempotency_key(req: &Request) -> Result<Option<IdempotencyKey>, FieldError> {
+///
+/// # Errors
+/// A key outside 1 to 255 printable ASCII characters, reported against `Idempotency-Key`.
+pub fn idempotency_key(req: &Request) -> Result<Option<IdempotencyKey>, FieldError> {
     // A value that is not visible ASCII reads as "", which the key's rule refuses.
     req.headers()
         .get(IDEMPOTENCY_KEY)

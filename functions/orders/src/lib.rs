@@ -11,8 +11,8 @@ mod handlers;
 
 pub use errors::{ChangeOrderError, GetOrderError, ListOrdersError, PlaceOrderError};
 pub use handlers::{
-    IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, cancel_order, get_order, list_orders, place_order,
-    update_order_status,
+    IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, cancel_order, get_order, idempotency_key, list_orders,
+    place_order, update_order_status,
 };
 
 stockroom_http::operations! {

@@ -20,6 +20,9 @@ pub enum ErrorKind {
     UnsupportedMediaType,
     /// A well-formed request that cannot be applied (an idempotency key reused with another body).
     Unprocessable,
+    /// A valid request for something there is nothing to do with (checking out an empty cart):
+    /// the client must change what it asks about first.
+    NothingToDo,
     /// Our fault. The response says nothing more; the log has the cause chain.
     Internal,
 }
@@ -27,7 +30,7 @@ pub enum ErrorKind {
 impl ErrorKind {
     pub fn status(self) -> StatusCode {
         match self {
-            Self::Validation | Self::MalformedBody => StatusCode::BAD_REQUEST,
+            Self::Validation | Self::MalformedBody | Self::NothingToDo => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
@@ -48,6 +51,7 @@ impl ErrorKind {
             Self::PayloadTooLarge => "payload-too-large",
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::Unprocessable => "unprocessable",
+            Self::NothingToDo => "nothing-to-do",
             Self::Internal => "internal-error",
         }
     }
@@ -62,6 +66,7 @@ impl ErrorKind {
             Self::PayloadTooLarge => "Request body too large",
             Self::UnsupportedMediaType => "Unsupported content type",
             Self::Unprocessable => "Request cannot be processed",
+            Self::NothingToDo => "Nothing to do",
             Self::Internal => "Internal server error",
         }
     }

@@ -1,15 +1,13 @@
 //! The carts port over DynamoDB: the one-item layout of [`crate::items::carts`].
 //!
-//! Adding is two calls: a consistent `GetItem` of the product (through the orders adapter's
-//! catalog read), then one `UpdateItem` that `ADD`s the quantity and whose condition holds the
-//! cart's limits; it returns the new cart. A failed condition returns the cart it found, which
+//! Adding is two calls: a consistent `GetItem` of the product's catalog entry, then one
+//! `UpdateItem` that `ADD`s the quantity and whose condition holds the cart's limits; it
+//! returns the new cart. A failed condition returns the cart it found, which
 //! the domain's rules explain (or, when the cart expired, which is deleted before trying
 //! again). Changing or removing a line and deleting the cart are one conditional call each.
 //! Checkout is three: a consistent `GetItem` of the cart, the catalog's `BatchGetItem`, and
 //! the orders adapter's placement transaction with one more action that empties the cart on
 //! the condition that its `version` is the one read.
-
-use std::iter;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -141,9 +139,8 @@ impl CartWriter for DynamoCarts {
     async fn add_to_cart(&self, add: &AddToCart) -> Result<Cart, CartError> {
         let entry = self
             .orders
-            .catalog_entries(iter::once(&add.product_id))
+            .catalog_entry(&add.product_id)
             .await?
-            .remove(&add.product_id)
             .ok_or_else(|| CartError::UnknownProduct(add.product_id.clone()))?;
         let line = CartLine {
             product_id: add.product_id.clone(),

@@ -111,6 +111,33 @@ impl DynamoOrders {
         .await
     }
 
+    /// The catalog entry of `product`, if it is in the catalog: one consistent `GetItem`.
+    pub(super) async fn catalog_entry(
+        &self,
+        product: &ProductId,
+    ) -> anyhow::Result<Option<CatalogEntry>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.catalog_table)
+            .set_key(Some(key(product_pk(product), PRODUCT_SK)))
+            .projection_expression(CatalogEntryItem::PROJECTION)
+            .expression_attribute_names("#name", "name")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk(e, "failed to get a product"))?;
+        output
+            .item
+            .map(|item| -> anyhow::Result<CatalogEntry> {
+                let (_, entry) = serde_dynamo::from_item::<_, CatalogEntryItem>(item)
+                    .context("stored product has an unexpected shape")?
+                    .into_entry()?;
+                Ok(entry)
+            })
+            .transpose()
+    }
+
     /// The catalog entries of `products` that are in the catalog: one `BatchGetItem` (more
     /// only for keys DynamoDB leaves unprocessed under load).
     pub(super) async fn catalog_entries<'a>(

@@ -1,0 +1,226 @@
+//! The six carts handlers. Each parses its request into domain values, calls its store port
+//! once, and answers success or its operation's error.
+
+use http::{HeaderValue, StatusCode};
+use serde::Deserialize;
+use stockroom_domain::carts::{CartId, MAX_CART_QUANTITY};
+use stockroom_domain::inventory::Quantity;
+use stockroom_domain::orders::{CustomerId, OrderId};
+use stockroom_domain::{FieldError, ProductId, timestamp};
+use stockroom_http::{Body, Request, RequestError, Response, json_body, path_param, respond};
+use stockroom_orders::{IDEMPOTENT_REPLAYED, idempotency_key};
+use stockroom_store::carts::{AddToCart, CartReader, CartWriter, CheckoutCart};
+
+use crate::errors::{CartError, CheckoutError};
+
+fn cart_id(req: &Request) -> Result<CartId, RequestError> {
+    path_param(req, "cart_id", "cart", CartId::parse)
+}
+
+fn product_id(req: &Request) -> Result<ProductId, RequestError> {
+    path_param(req, "product_id", "product", ProductId::parse)
+}
+
+/// `POST /carts/{cart_id}/items`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddInput {
+    product_id: Option<String>,
+    quantity: Option<i64>,
+}
+
+/// `PUT /carts/{cart_id}/items/{product_id}`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetInput {
+    quantity: Option<i64>,
+}
+
+/// `POST /carts/{cart_id}/checkout`'s body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckoutInput {
+    customer_id: Option<String>,
+}
+
+fn required<T>(value: Option<T>, field: &str) -> Result<T, FieldError> {
+    value.ok_or_else(|| FieldError::new(field, "is required"))
+}
+
+/// Both values, or every bad field of the two at once.
+fn both<A, B>(a: Result<A, FieldError>, b: Result<B, FieldError>) -> Result<(A, B), RequestError> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (a, b) => Err(RequestError::Validation(
+            a.err().into_iter().chain(b.err()).collect(),
+        )),
+    }
+}
+
+fn answer(cart: &stockroom_domain::carts::Cart) -> Response<Body> {
+    stockroom_http::json(StatusCode::OK, cart)
+}
+
+/// `GET /carts/{cart_id}`: the live cart, with line totals, subtotal and expiry.
+#[tracing::instrument(skip_all, fields(route = "GET /carts/{cart_id}"))]
+pub async fn get_cart(store: &dyn CartReader, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let id = cart_id(&req)?;
+            match store
+                .get_cart(&id, timestamp::now())
+                .await
+                .map_err(CartError::Unexpected)?
+            {
+                Some(cart) => Ok(answer(&cart)),
+                None => Err(CartError::NotFound(id)),
+            }
+        }
+        .await,
+    )
+}
+
+/// `POST /carts/{cart_id}/items {product_id, quantity}`: adds to the line (starting the cart
+/// if it has none), at the catalog's current name and price.
+#[tracing::instrument(skip_all, fields(route = "POST /carts/{cart_id}/items"))]
+pub async fn add_cart_item(store: &dyn CartWriter, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let id = cart_id(&req)?;
+            let input: AddInput = json_body(&req)?;
+            let product = required(input.product_id, "product_id")
+                .and_then(|p| ProductId::parse_field("product_id", &p));
+            let quantity = required(input.quantity, "quantity").and_then(|q| {
+                Quantity::new(q)
+                    .ok()
+                    .filter(|q| q.get() <= MAX_CART_QUANTITY)
+                    .ok_or_else(|| {
+                        FieldError::new(
+                            "quantity",
+                            format!("must be a whole number from 1 to {MAX_CART_QUANTITY}"),
+                        )
+                    })
+            });
+            let (product_id, quantity) = both(product, quantity)?;
+            let cart = store
+                .add_to_cart(&AddToCart {
+                    cart_id: id,
+                    product_id,
+                    quantity,
+                    now: timestamp::now(),
+                })
+                .await?;
+            tracing::info!(cart_id = %cart.id, lines = cart.lines.len(), "added to cart");
+            Ok::<_, CartError>(answer(&cart))
+        }
+        .await,
+    )
+}
+
+/// `PUT /carts/{cart_id}/items/{product_id} {quantity}`: sets the line's quantity; 0 removes it.
+#[tracing::instrument(skip_all, fields(route = "PUT /carts/{cart_id}/items/{product_id}"))]
+pub async fn set_cart_item(store: &dyn CartWriter, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (id, product) = (cart_id(&req)?, product_id(&req)?);
+            let input: SetInput = json_body(&req)?;
+            let quantity = required(input.quantity, "quantity")
+                .and_then(|q| {
+                    u64::try_from(q)
+                        .ok()
+                        .filter(|q| *q <= MAX_CART_QUANTITY)
+                        .ok_or_else(|| {
+                            FieldError::new(
+                                "quantity",
+                                format!(
+                                    "must be a whole number from 0 (removes the line) to {MAX_CART_QUANTITY}"
+                                ),
+                            )
+                        })
+                })
+                .map_err(RequestError::from)?;
+            let cart = store
+                .set_cart_quantity(&id, &product, quantity, timestamp::now())
+                .await?;
+            Ok::<_, CartError>(answer(&cart))
+        }
+        .await,
+    )
+}
+
+/// `DELETE /carts/{cart_id}/items/{product_id}`: removes the line; the cart stays, maybe empty.
+#[tracing::instrument(skip_all, fields(route = "DELETE /carts/{cart_id}/items/{product_id}"))]
+pub async fn remove_cart_item(store: &dyn CartWriter, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (id, product) = (cart_id(&req)?, product_id(&req)?);
+            let cart = store
+                .set_cart_quantity(&id, &product, 0, timestamp::now())
+                .await?;
+            Ok::<_, CartError>(answer(&cart))
+        }
+        .await,
+    )
+}
+
+/// `DELETE /carts/{cart_id}`: 204.
+#[tracing::instrument(skip_all, fields(route = "DELETE /carts/{cart_id}"))]
+pub async fn delete_cart(store: &dyn CartWriter, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let id = cart_id(&req)?;
+            store.delete_cart(&id, timestamp::now()).await?;
+            Ok::<_, CartError>(stockroom_http::no_content())
+        }
+        .await,
+    )
+}
+
+/// `POST /carts/{cart_id}/checkout {customer_id}`: re-prices the cart from the catalog and, in
+/// one transaction, places the order and empties the cart. 201 with the order and the lines
+/// whose price changed since they were added (`price_changes`). With an `Idempotency-Key`
+/// already used for the same cart and customer, answers that first checkout again.
+#[tracing::instrument(skip_all, fields(route = "POST /carts/{cart_id}/checkout"))]
+pub async fn checkout(store: &dyn CartWriter, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let id = cart_id(&req)?;
+            let key = idempotency_key(&req);
+            let input: CheckoutInput = json_body(&req)?;
+            let customer = required(input.customer_id, "customer_id")
+                .and_then(|c| CustomerId::parse_field("customer_id", &c));
+            let (customer_id, key) = both(customer, key)?;
+            let raw_key = key.as_ref().map(|k| k.as_str().to_owned());
+            let now = timestamp::now();
+            let done = store
+                .checkout(&CheckoutCart {
+                    cart_id: id,
+                    customer_id,
+                    order_id: OrderId::at(now),
+                    key,
+                    now,
+                })
+                .await
+                .map_err(|err| CheckoutError::from_store(err, raw_key.as_deref()))?;
+            let order = &done.answer.order;
+            tracing::info!(
+                order_id = %order.id,
+                customer_id = %order.customer_id,
+                lines = order.items.len(),
+                total = order.total,
+                price_changes = done.answer.price_changes.len(),
+                replayed = done.replayed,
+                "cart checked out"
+            );
+            let mut response =
+                stockroom_http::created(&format!("/orders/{}", order.id), &done.answer);
+            if done.replayed {
+                response
+                    .headers_mut()
+                    .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+            }
+            Ok::<_, CheckoutError>(response)
+        }
+        .await,
+    )
+}
