@@ -10,15 +10,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::{Server, fields, problem};
 
-/// A server with these `(sku, price, currency, units available)` products.
-async fn shop(products: &[(&str, i64, &str, Option<u64>)]) -> Server {
-    let s = Server::start().await;
-    for (sku, price, currency, units) in products {
-        s.add_product(sku, *price, currency, *units).await;
-    }
-    s
-}
-
 async fn add(s: &Server, cart: &str, sku: &str, quantity: i64) -> reqwest::Response {
     s.post(
         &format!("/carts/{cart}/items"),
@@ -88,7 +79,7 @@ async fn orders_of(s: &Server, customer: &str) -> usize {
 
 #[tokio::test]
 async fn add_add_again_change_the_quantity_and_check_out() {
-    let s = shop(&[
+    let s = Server::with_products(&[
         ("sku-mug", 1250, "USD", Some(10)),
         ("sku-pen", 3200, "USD", Some(5)),
     ])
@@ -148,7 +139,7 @@ async fn add_add_again_change_the_quantity_and_check_out() {
 
 #[tokio::test]
 async fn checkout_charges_todays_price_and_says_which_changed() {
-    let s = shop(&[("sku-mug", 1250, "USD", Some(10))]).await;
+    let s = Server::with_products(&[("sku-mug", 1250, "USD", Some(10))]).await;
     add(&s, "cart-1", "sku-mug", 2).await;
     let updated = s
         .send_json(
@@ -174,7 +165,7 @@ async fn checkout_charges_todays_price_and_says_which_changed() {
 
 #[tokio::test]
 async fn bad_adds_are_refused_with_a_problem_and_change_nothing() {
-    let s = shop(&[
+    let s = Server::with_products(&[
         ("sku-mug", 1250, "USD", Some(10)),
         ("sku-tea", 300, "EUR", Some(10)),
     ])
@@ -275,7 +266,7 @@ async fn bad_adds_are_refused_with_a_problem_and_change_nothing() {
 
 #[tokio::test]
 async fn changing_removing_and_deleting_answer_404_for_what_is_not_there() {
-    let s = shop(&[
+    let s = Server::with_products(&[
         ("sku-mug", 1250, "USD", None),
         ("sku-pen", 3200, "USD", None),
     ])
@@ -312,11 +303,7 @@ async fn changing_removing_and_deleting_answer_404_for_what_is_not_there() {
         "{body}"
     );
     let body = problem(
-        s.http
-            .delete(s.url("/carts/cart-1/items/sku-pen"))
-            .send()
-            .await
-            .unwrap(),
+        s.delete("/carts/cart-1/items/sku-pen").await,
         StatusCode::NOT_FOUND,
     )
     .await;
@@ -330,12 +317,7 @@ async fn changing_removing_and_deleting_answer_404_for_what_is_not_there() {
     );
 
     add(&s, "cart-1", "sku-pen", 1).await;
-    let removed = s
-        .http
-        .delete(s.url("/carts/cart-1/items/sku-pen"))
-        .send()
-        .await
-        .unwrap();
+    let removed = s.delete("/carts/cart-1/items/sku-pen").await;
     assert_eq!(removed.status(), StatusCode::OK);
     assert_eq!(
         lines(&removed.json().await.unwrap()),
@@ -345,19 +327,15 @@ async fn changing_removing_and_deleting_answer_404_for_what_is_not_there() {
     assert_eq!(emptied["items"], json!([]));
     assert_eq!(cart(&s, "cart-1").await.unwrap()["items"], json!([]));
 
-    let deleted = s.http.delete(s.url("/carts/cart-1")).send().await.unwrap();
+    let deleted = s.delete("/carts/cart-1").await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     assert_eq!(cart(&s, "cart-1").await, None);
-    problem(
-        s.http.delete(s.url("/carts/cart-1")).send().await.unwrap(),
-        StatusCode::NOT_FOUND,
-    )
-    .await;
+    problem(s.delete("/carts/cart-1").await, StatusCode::NOT_FOUND).await;
 }
 
 #[tokio::test]
 async fn bad_checkouts_are_refused_with_a_problem_and_change_nothing() {
-    let s = shop(&[
+    let s = Server::with_products(&[
         ("sku-mug", 1250, "USD", Some(1)),
         ("sku-pen", 3200, "USD", Some(5)),
         ("sku-gone", 500, "USD", None),
@@ -415,12 +393,7 @@ async fn bad_checkouts_are_refused_with_a_problem_and_change_nothing() {
 
     // A product that left the catalog since it was added.
     add(&s, "cart-2", "sku-gone", 1).await;
-    let deleted = s
-        .http
-        .delete(s.url("/products/sku-gone"))
-        .send()
-        .await
-        .unwrap();
+    let deleted = s.delete("/products/sku-gone").await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let body = problem(
         checkout(&s, "cart-2", "cust-ada", None).await,
@@ -459,7 +432,7 @@ async fn bad_checkouts_are_refused_with_a_problem_and_change_nothing() {
 
 #[tokio::test]
 async fn fifty_concurrent_adds_of_one_all_count() {
-    let s = std::sync::Arc::new(shop(&[("sku-mug", 1250, "USD", None)]).await);
+    let s = std::sync::Arc::new(Server::with_products(&[("sku-mug", 1250, "USD", None)]).await);
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let s = s.clone();

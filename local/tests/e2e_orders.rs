@@ -10,15 +10,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::{Server, fields, problem};
 
-/// A server with these `(sku, price, currency, units available)` products.
-async fn shop(products: &[(&str, i64, &str, Option<u64>)]) -> Server {
-    let s = Server::start().await;
-    for (sku, price, currency, units) in products {
-        s.add_product(sku, *price, currency, *units).await;
-    }
-    s
-}
-
 async fn order_ids(s: &Server, customer: &str) -> Vec<String> {
     let page: Value = s
         .get(&format!("/orders?customer_id={customer}&limit=100"))
@@ -57,7 +48,7 @@ async fn status(s: &Server, id: &str, to: &str) -> reqwest::Response {
 
 #[tokio::test]
 async fn an_order_is_placed_read_listed_shipped_delivered_and_another_cancelled() {
-    let s = shop(&[
+    let s = Server::with_products(&[
         ("sku-mug", 1250, "USD", Some(10)),
         ("sku-pen", 3200, "USD", Some(5)),
     ])
@@ -157,7 +148,7 @@ async fn an_order_is_placed_read_listed_shipped_delivered_and_another_cancelled(
 
 #[tokio::test]
 async fn invalid_order_requests_are_400_and_change_nothing() {
-    let s = shop(&[("sku-mug", 1250, "USD", Some(10))]).await;
+    let s = Server::with_products(&[("sku-mug", 1250, "USD", Some(10))]).await;
     let line = |q: i64| json!({"product_id": "sku-mug", "quantity": q});
     let many: Vec<Value> = (0..26)
         .map(|i| json!({"product_id": format!("p{i}"), "quantity": 1}))
@@ -241,7 +232,7 @@ async fn invalid_order_requests_are_400_and_change_nothing() {
 
 #[tokio::test]
 async fn unknown_products_short_stock_and_mixed_currencies_are_refused_and_change_nothing() {
-    let s = shop(&[
+    let s = Server::with_products(&[
         ("sku-mug", 1250, "USD", Some(10)),
         ("sku-pen", 3200, "USD", Some(2)),
         ("sku-plant", 1500, "USD", None),
@@ -308,7 +299,7 @@ async fn unknown_products_short_stock_and_mixed_currencies_are_refused_and_chang
 
 #[tokio::test]
 async fn a_retried_key_replays_the_first_order_and_another_body_is_422() {
-    let s = shop(&[("sku-mug", 1250, "USD", Some(10))]).await;
+    let s = Server::with_products(&[("sku-mug", 1250, "USD", Some(10))]).await;
     let first = place(&s, &one("cust-ada", "sku-mug", 2), Some("retry-1")).await;
     assert_eq!(first.status(), StatusCode::CREATED);
     let first: Value = first.json().await.unwrap();
@@ -351,7 +342,7 @@ async fn a_retried_key_replays_the_first_order_and_another_body_is_422() {
 
 #[tokio::test]
 async fn reading_and_listing_errors_are_4xx() {
-    let s = shop(&[]).await;
+    let s = Server::with_products(&[]).await;
     for path in [
         "/orders/not%20an%20id",
         "/orders/01KAY7SAMP1E0RDER000000000",
@@ -382,7 +373,7 @@ async fn reading_and_listing_errors_are_4xx() {
 
 #[tokio::test]
 async fn status_changes_refuse_unknown_statuses_illegal_transitions_and_unknown_orders() {
-    let s = shop(&[("sku-mug", 1250, "USD", Some(10))]).await;
+    let s = Server::with_products(&[("sku-mug", 1250, "USD", Some(10))]).await;
     let order: Value = place(&s, &one("cust-ada", "sku-mug", 2), None)
         .await
         .json()
@@ -446,7 +437,7 @@ async fn status_changes_refuse_unknown_statuses_illegal_transitions_and_unknown_
 
 #[tokio::test]
 async fn thirty_concurrent_orders_on_stock_ten_place_exactly_ten() {
-    let s = std::sync::Arc::new(shop(&[("sku-hot", 100, "USD", Some(10))]).await);
+    let s = std::sync::Arc::new(Server::with_products(&[("sku-hot", 100, "USD", Some(10))]).await);
     let tasks: Vec<_> = (0..30)
         .map(|i| {
             let s = s.clone();

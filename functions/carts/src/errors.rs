@@ -4,6 +4,7 @@
 
 use stockroom_domain::ProductId;
 use stockroom_domain::carts::{CartConflict, CartId};
+use stockroom_domain::id::quoted;
 use stockroom_domain::orders::PricingError;
 use stockroom_http::{ApiError, ErrorKind, FieldError, RequestError, api_error};
 use stockroom_orders::PlaceOrderError;
@@ -56,13 +57,6 @@ impl From<store::CartError> for CartError {
             store::CartError::Unexpected(err) => Self::Unexpected(err),
         }
     }
-}
-
-fn quoted(ids: &[ProductId]) -> String {
-    ids.iter()
-        .map(|id| format!("\"{id}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 #[derive(Debug, thiserror::Error)]

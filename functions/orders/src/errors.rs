@@ -4,17 +4,11 @@
 //! The two status changes (`PATCH /orders/{id}` and `POST /orders/{id}/cancel`) share
 //! [`ChangeOrderError`]: they fail in exactly the same ways.
 
+use stockroom_domain::id::quoted;
 use stockroom_domain::orders::{OrderId, OrderStatus, PricingError};
 use stockroom_domain::{Currency, ProductId};
 use stockroom_http::{RequestError, api_error};
 use stockroom_store::orders::{OrderError, Shortage};
-
-fn quoted(ids: &[ProductId]) -> String {
-    ids.iter()
-        .map(|id| format!("\"{id}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 fn currencies(lines: &[(ProductId, Currency)]) -> String {
     lines

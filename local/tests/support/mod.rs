@@ -37,6 +37,15 @@ impl Server {
         }
     }
 
+    /// A dev server with these `(sku, price, currency, units available)` products.
+    pub async fn with_products(products: &[(&str, i64, &str, Option<u64>)]) -> Self {
+        let s = Self::start().await;
+        for (sku, price, currency, units) in products {
+            s.add_product(sku, *price, currency, *units).await;
+        }
+        s
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -52,6 +61,10 @@ impl Server {
             .send()
             .await
             .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.http.delete(self.url(path)).send().await.unwrap()
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Response {

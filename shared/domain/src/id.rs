@@ -20,6 +20,14 @@ pub fn is_valid_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
+/// `"a", "b"`: ids as error sentences list them.
+pub fn quoted<T: std::fmt::Display>(ids: &[T]) -> String {
+    ids.iter()
+        .map(|id| format!("\"{id}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A string that is not an id. Name the field it came from with [`InvalidId::field`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{ID_RULE}")]

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+use crate::id::quoted;
 use crate::inventory::{Quantity, StockMove};
 use crate::page::CursorKey;
 use crate::{Currency, FieldError, Price, ProductId};
@@ -176,13 +177,6 @@ pub enum PricingError {
     MixedCurrencies(Vec<(ProductId, Currency)>),
     #[error("The order's total is too large to be represented.")]
     TotalTooLarge,
-}
-
-fn quoted(ids: &[ProductId]) -> String {
-    ids.iter()
-        .map(|id| format!("\"{id}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// An order's status. New orders are `confirmed`: their units are reserved.

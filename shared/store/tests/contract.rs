@@ -61,6 +61,18 @@ async fn stocked(stores: &[Store], sku: &str, price: i64, units: Option<i64>) {
     }
 }
 
+/// Puts `sku` in the catalog at `price` in `currency`, without a stock level.
+async fn priced_in(stores: &[Store], sku: &str, price: i64, currency: &str) {
+    let mut p = product(sku, price, None);
+    p.currency = stockroom_domain::Currency::parse(currency).unwrap();
+    stores[0]
+        .catalog()
+        .unwrap()
+        .create_product(&p)
+        .await
+        .unwrap();
+}
+
 /// `(available, reserved)` of `sku` as stored now.
 async fn counts(stores: &[Store], sku: &str) -> Option<(u64, u64)> {
     stores[0]

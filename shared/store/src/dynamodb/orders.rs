@@ -116,26 +116,18 @@ impl DynamoOrders {
         &self,
         product: &ProductId,
     ) -> anyhow::Result<Option<CatalogEntry>> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.catalog_table)
-            .set_key(Some(key(product_pk(product), PRODUCT_SK)))
-            .projection_expression(CatalogEntryItem::PROJECTION)
-            .expression_attribute_names("#name", "name")
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk(e, "failed to get a product"))?;
-        output
-            .item
-            .map(|item| -> anyhow::Result<CatalogEntry> {
-                let (_, entry) = serde_dynamo::from_item::<_, CatalogEntryItem>(item)
-                    .context("stored product has an unexpected shape")?
-                    .into_entry()?;
-                Ok(entry)
-            })
-            .transpose()
+        let item: Option<CatalogEntryItem> = self
+            .get(
+                &self.catalog_table,
+                product_pk(product),
+                PRODUCT_SK,
+                "failed to get a product",
+            )
+            .await?;
+        Ok(item
+            .map(CatalogEntryItem::into_entry)
+            .transpose()?
+            .map(|(_, entry)| entry))
     }
 
     /// The catalog entries of `products` that are in the catalog: one `BatchGetItem` (more

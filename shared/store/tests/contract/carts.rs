@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use stockroom_domain::Currency;
 use stockroom_domain::carts::{CART_TTL_DAYS, Cart, CartConflict, CartId};
 use stockroom_domain::inventory::Quantity;
 use stockroom_domain::orders::{CustomerId, IdempotencyKey, OrderId};
@@ -11,7 +10,7 @@ use stockroom_store::Store;
 use stockroom_store::carts::{AddToCart, CartError, CartsStore, CheckoutCart, CheckoutError};
 use stockroom_store::orders::{OrderError, Shortage};
 
-use crate::{counts, details, id, product, stocked, t0};
+use crate::{counts, details, id, priced_in, stocked, t0};
 
 fn carts(stores: &[Store]) -> Arc<dyn CartsStore> {
     stores[0].carts().unwrap()
@@ -182,14 +181,7 @@ pub async fn a_cart_refuses_a_26th_line_a_1001st_unit_and_a_second_currency_and_
         1000
     );
 
-    let mut euro = product("tea", 300, None);
-    euro.currency = Currency::parse("EUR").unwrap();
-    stores[0]
-        .catalog()
-        .unwrap()
-        .create_product(&euro)
-        .await
-        .unwrap();
+    priced_in(&stores, "tea", 300, "EUR").await;
     store.add_to_cart(&add("c2", "p00", 1)).await.unwrap();
     let err = store.add_to_cart(&add("c2", "tea", 1)).await.unwrap_err();
     assert!(

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use stockroom_domain::Currency;
 use stockroom_domain::orders::{
     CustomerId, IdempotencyKey, Order, OrderRequest, OrderStatus, PricingError, RawLine,
 };
@@ -11,7 +10,7 @@ use stockroom_domain::page::{Cursor, Limit};
 use stockroom_store::Store;
 use stockroom_store::orders::{OrderError, OrderQuery, OrdersStore, PlaceOrder, Shortage};
 
-use crate::{counts, id, product, stocked, t0};
+use crate::{counts, id, priced_in, stocked, t0};
 
 fn orders(stores: &[Store]) -> Arc<dyn OrdersStore> {
     stores[0].orders().unwrap()
@@ -127,14 +126,7 @@ pub async fn an_order_naming_a_product_not_in_the_catalog_is_refused_and_changes
 
 pub async fn an_order_in_two_currencies_is_refused_and_changes_nothing(stores: Vec<Store>) {
     stocked(&stores, "mug", 100, Some(10)).await;
-    let mut euro = product("tea", 300, None);
-    euro.currency = Currency::parse("EUR").unwrap();
-    stores[0]
-        .catalog()
-        .unwrap()
-        .create_product(&euro)
-        .await
-        .unwrap();
+    priced_in(&stores, "tea", 300, "EUR").await;
     let err = orders(&stores)
         .place_order(&place("ada", &[("mug", 1), ("tea", 1)], None))
         .await
