@@ -230,6 +230,19 @@ impl Store {
         })
     }
 
+    #[cfg(feature = "dynamodb")]
+    fn dynamo_orders(
+        client: &aws_sdk_dynamodb::Client,
+        tables: &BTreeMap<Table, String>,
+    ) -> anyhow::Result<crate::dynamodb::DynamoOrders> {
+        Ok(crate::dynamodb::DynamoOrders::new(
+            client.clone(),
+            Self::table(tables, tables::ORDERS)?,
+            Self::table(tables, tables::CATALOG)?,
+            Self::table(tables, tables::INVENTORY)?,
+        ))
+    }
+
     /// The orders port. Placing an order reads the catalog and moves stock, so it needs all
     /// three tables.
     ///
@@ -238,12 +251,7 @@ impl Store {
     pub fn orders(&self) -> anyhow::Result<Arc<dyn OrdersStore>> {
         Ok(match &self.backend {
             #[cfg(feature = "dynamodb")]
-            Backend::DynamoDb { client, tables } => Arc::new(crate::dynamodb::DynamoOrders::new(
-                client.clone(),
-                Self::table(tables, tables::ORDERS)?,
-                Self::table(tables, tables::CATALOG)?,
-                Self::table(tables, tables::INVENTORY)?,
-            )),
+            Backend::DynamoDb { client, tables } => Arc::new(Self::dynamo_orders(client, tables)?),
             #[cfg(feature = "embedded")]
             Backend::Embedded(store) => Arc::new(store.clone()),
         })
@@ -258,12 +266,7 @@ impl Store {
         Ok(match &self.backend {
             #[cfg(feature = "dynamodb")]
             Backend::DynamoDb { client, tables } => Arc::new(crate::dynamodb::DynamoCarts::new(
-                crate::dynamodb::DynamoOrders::new(
-                    client.clone(),
-                    Self::table(tables, tables::ORDERS)?,
-                    Self::table(tables, tables::CATALOG)?,
-                    Self::table(tables, tables::INVENTORY)?,
-                ),
+                Self::dynamo_orders(client, tables)?,
                 Self::table(tables, tables::CARTS)?,
             )),
             #[cfg(feature = "embedded")]
