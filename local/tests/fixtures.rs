@@ -44,6 +44,30 @@ const EXPECTED: &[(&str, u16, &str)] = &[
     ("get_order.json", 200, r#""status":"confirmed""#),
     ("update_order_status.json", 200, r#""status":"shipped""#),
     ("cancel_order.json", 200, r#""status":"cancelled""#),
+    ("get_cart.json", 200, r#""subtotal":4300,"currency":"USD""#),
+    (
+        "add_cart_item.json",
+        200,
+        r#""product_id":"sku-mug","name":"Stoneware mug","quantity":3"#,
+    ),
+    (
+        "add_cart_item_other_currency.json",
+        409,
+        r#"is paid in USD, and \"sku-lamp\" is priced in EUR"#,
+    ),
+    (
+        "set_cart_item.json",
+        200,
+        r#""quantity":5,"unit_price":1250,"line_total":6250"#,
+    ),
+    ("remove_cart_item.json", 200, r#""subtotal":2500"#),
+    ("delete_cart.json", 204, ""),
+    ("checkout.json", 201, r#""total":4300"#),
+    (
+        "checkout_unknown_cart.json",
+        404,
+        r#"No cart has the id \"cart-nobody\""#,
+    ),
 ];
 
 #[tokio::test]
