@@ -47,7 +47,7 @@ pub enum PlaceOrderError {
     #[error("Not enough stock: {}. Nothing was ordered.", shortages(.0, "available"))]
     InsufficientStock(Vec<Shortage>),
     #[error(
-        "The Idempotency-Key {0:?} was already used for a different order request; send a new key for a new order."
+        "The Idempotency-Key {0:?} was already used for a different request (another order, or another cart's checkout); send a new key for a new order."
     )]
     KeyReused(String),
     #[error(
@@ -205,7 +205,7 @@ mod tests {
             (
                 place(OrderError::KeyReused),
                 ErrorKind::Unprocessable,
-                "The Idempotency-Key \"k-1\" was already used for a different order request; send a new key for a new order.",
+                "The Idempotency-Key \"k-1\" was already used for a different request (another order, or another cart's checkout); send a new key for a new order.",
             ),
             (
                 Box::new(GetOrderError::NotFound(order())),
