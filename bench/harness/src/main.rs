@@ -139,6 +139,17 @@ fn parse_args() -> anyhow::Result<Args> {
 
 use stockroom_store::testing::workspace;
 
+/// Where cargo puts what it builds: `CARGO_TARGET_DIR` when set (relative to the workspace, as
+/// cargo reads it when run there), else the workspace's `target/`. Everything the harness
+/// builds or copies goes there, so a clone with its own target directory measures its own
+/// binaries.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => workspace().join(dir),
+        _ => workspace().join("target"),
+    }
+}
+
 fn profile_dir(profile: &str) -> &str {
     if profile == "dev" { "debug" } else { profile }
 }
@@ -699,7 +710,7 @@ async fn measure(
 }
 
 fn sizes(functions: &[String]) -> anyhow::Result<()> {
-    let target = workspace().join("target/lambda-size");
+    let target = target_dir().join("lambda-size");
     println!("\n| function | arch | stripped bootstrap bytes | zipped bytes |");
     println!("|---|---|---|---|");
     for (arch, flag) in [("x86_64", "--x86-64"), ("arm64", "--arm64")] {
@@ -744,7 +755,7 @@ fn sizes(functions: &[String]) -> anyhow::Result<()> {
 /// Only the binaries measured are linked: every release link is an LTO link, about a minute each
 /// on two cores.
 fn build(args: &Args, bins: &Path) -> anyhow::Result<()> {
-    let target = workspace().join("target").join(profile_dir(&args.profile));
+    let target = target_dir().join(profile_dir(&args.profile));
     let cargo = |packages: &[&str], features: Option<&str>, binaries: &[&str]| {
         let mut cmd = std::process::Command::new("cargo");
         cmd.current_dir(workspace())
@@ -966,8 +977,7 @@ impl WrkRun {
 async fn throughput() -> anyhow::Result<()> {
     let profile = cargo_dev_profile()?;
     println!("\ndev server built with the `cargo dev` profile: {profile}");
-    let binary = workspace()
-        .join("target")
+    let binary = target_dir()
         .join(profile_dir(&profile))
         .join("stockroom-dev");
     let dir = std::env::temp_dir().join(format!("stockroom-wrk-{}", ulid::Ulid::new()));
@@ -1062,7 +1072,7 @@ async fn throughput() -> anyhow::Result<()> {
 async fn main() -> anyhow::Result<()> {
     let mut args = parse_args()?;
     args.env = template_env()?;
-    let bins = workspace().join("target/bench-bin").join(&args.profile);
+    let bins = target_dir().join("bench-bin").join(&args.profile);
     if args.build {
         build(&args, &bins)?;
     }
