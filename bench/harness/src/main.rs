@@ -5,7 +5,7 @@
 //! invocation with the function's `events/` sample, and warm invocations; reads peak RSS; and,
 //! against the DynamoDB adapter, counts DynamoDB operations per invocation from the SDK
 //! interceptor's log lines. Then binary sizes per architecture and dev-server throughput: reads
-//! at 64 connections, `POST /orders` at 16.
+//! at 64 connections, `POST /orders` and `POST /carts/{cart_id}/items` at 16.
 //! Absolute times on a shared two-core machine are noisy; the ratios to the floor are the
 //! figures to compare across runs.
 
@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use serde_json::Value;
+use stockroom_domain::carts::CartId;
 use stockroom_domain::orders::OrderId;
 use stockroom_store::sqlite::SqliteStore;
 use stockroom_store::tables::Table;
@@ -223,7 +224,8 @@ fn peak_rss_kib(pid: u32) -> u64 {
 }
 
 /// The sample event for `function`, adjusted so repeating it measures the same work: a create
-/// without an id makes a new product every time. See [`events_for`] for the orders functions.
+/// without an id makes a new product every time. See [`events_for`] for the orders and carts
+/// functions.
 fn event_for(function: &str) -> anyhow::Result<Value> {
     let file = if function == "hello" {
         "health"
@@ -231,7 +233,9 @@ fn event_for(function: &str) -> anyhow::Result<Value> {
         function
     };
     let path = workspace().join("events").join(format!("{file}.json"));
-    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("no sample event for {function}: {}", path.display()))?;
+    let mut event: Value = serde_json::from_str(&text)?;
     if let (true, Some(body)) = (function == "create_product", event["body"].as_str()) {
         let mut body: Value = serde_json::from_str(body)?;
         if let Some(fields) = body.as_object_mut() {
@@ -250,27 +254,52 @@ fn event_for(function: &str) -> anyhow::Result<Value> {
 /// - `update_order_status` and `cancel_order`: each call changes its own confirmed order, from
 ///   `orders` (see [`prepare_function`]), since an order changes status once and the sample's
 ///   order would answer 409 from the second call on.
+/// - `add_cart_item`, `checkout`, `remove_cart_item` and `delete_cart`: each call gets a cart of
+///   its own with the sample cart's lines, from `carts`, since a checkout empties its cart (the
+///   next would answer 409), a line is removed and a cart deleted once (404 after), and adds to
+///   one cart would reach the 1000 units a line holds. `checkout` also gets a unique
+///   `Idempotency-Key` per call when the sample sends one, as `place_order` does.
 fn events_for(
     function: &str,
     sample: &Value,
     invocations: usize,
-    orders: &[OrderId],
+    setup: &Setup,
 ) -> anyhow::Result<Vec<Value>> {
     match function {
         "place_order" => {
             let key = sample["headers"]["idempotency-key"]
                 .as_str()
                 .context("events/place_order.json sends no idempotency-key header")?;
-            Ok((0..invocations)
-                .map(|_| {
-                    let mut event = sample.clone();
-                    event["headers"]["idempotency-key"] =
-                        Value::String(format!("{key}-{}", ulid::Ulid::new()));
-                    event
+            Ok((0..invocations).map(|_| unique_key(sample, key)).collect())
+        }
+        "add_cart_item" | "checkout" | "remove_cart_item" | "delete_cart" => {
+            let carts = &setup.carts;
+            if carts.len() < invocations {
+                bail!(
+                    "{function}: {} carts prepared for {invocations} calls",
+                    carts.len()
+                );
+            }
+            let text = sample.to_string();
+            if !text.contains(stockroom_local::seed::SAMPLE_CART) {
+                bail!("events/{function}.json does not name the sample cart");
+            }
+            let key = sample["headers"]["idempotency-key"].as_str();
+            carts
+                .iter()
+                .take(invocations)
+                .map(|id| {
+                    let text = text.replace(stockroom_local::seed::SAMPLE_CART, id.as_str());
+                    let event: Value = serde_json::from_str(&text)?;
+                    Ok(match key {
+                        Some(key) => unique_key(&event, key),
+                        None => event,
+                    })
                 })
-                .collect())
+                .collect()
         }
         "update_order_status" | "cancel_order" => {
+            let orders = &setup.orders;
             if orders.len() < invocations {
                 bail!(
                     "{function}: {} orders prepared for {invocations} calls",
@@ -292,6 +321,13 @@ fn events_for(
         }
         _ => Ok(vec![sample.clone(); invocations]),
     }
+}
+
+/// `event` with its `Idempotency-Key` `key` given a unique suffix: a new request, not a replay.
+fn unique_key(event: &Value, key: &str) -> Value {
+    let mut event = event.clone();
+    event["headers"]["idempotency-key"] = Value::String(format!("{key}-{}", ulid::Ulid::new()));
+    event
 }
 
 /// What a function's environment takes from the harness's own: what Lambda gives a function
@@ -403,11 +439,20 @@ async fn cold_start(
 }
 
 /// A store prepared for one cold start: the function's environment, the embedded store's
-/// directory to remove afterwards, and the orders [`prepare_function`] placed for it.
+/// directory to remove afterwards, and what [`prepare_function`] made for its calls.
 struct Prepared {
     env: Vec<(String, String)>,
     dir: Option<PathBuf>,
+    setup: Setup,
+}
+
+/// What [`prepare_function`] made for one cold start's calls, one per call.
+#[derive(Debug, Default)]
+struct Setup {
+    /// Confirmed orders, for the status changes.
     orders: Vec<OrderId>,
+    /// Carts with the sample cart's lines, for adding to and checking out.
+    carts: Vec<CartId>,
 }
 
 /// Gives `function` a store with the sample products, stock and order in it, enough stock that
@@ -427,14 +472,14 @@ async fn prepare(
                 &dir.join(stockroom_store::config::EMBEDDED_FILE),
             )?);
             seed(&seeded).await?;
-            let orders = prepare_function(&seeded, function, invocations).await?;
+            let setup = prepare_function(&seeded, function, invocations).await?;
             Ok(Prepared {
                 env: vec![(
                     String::from("STOCKROOM_DATA_DIR"),
                     dir.display().to_string(),
                 )],
                 dir: Some(dir),
-                orders,
+                setup,
             })
         }
         Store::DynamoDb => {
@@ -455,14 +500,14 @@ async fn prepare(
                 tables.iter().map(|(_, table, name)| (*table, name.clone())),
             );
             seed(&store).await?;
-            let orders = prepare_function(&store, function, invocations).await?;
+            let setup = prepare_function(&store, function, invocations).await?;
             Ok(Prepared {
                 env: tables
                     .into_iter()
                     .map(|(var, _, name)| (var, name))
                     .collect(),
                 dir: None,
-                orders,
+                setup,
             })
         }
     }
@@ -493,8 +538,8 @@ async fn seed(store: &stockroom_store::Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The lines of events/place_order.json: the order the harness places where a function needs
-/// one of its own.
+/// The lines of events/place_order.json and of the sample cart: the order the harness places
+/// where a function needs one of its own, and the lines of the carts it fills.
 const ORDER_LINES: &[(&str, i64)] = &[("sku-mug", 2), ("sku-notebook", 1)];
 /// The customer of the orders placed for status changes: not the sample customer, whose orders
 /// `list_orders` pages through.
@@ -509,20 +554,46 @@ async fn place(store: &stockroom_store::Store, customer: &str) -> anyhow::Result
     Ok(order.id)
 }
 
+/// Fills a new cart (`cart-bench-<ULID>`, new on every call, since DynamoDB's tables live for
+/// the whole run) with [`ORDER_LINES`], the sample cart's lines, through the store.
+async fn fill_cart(store: &stockroom_store::Store) -> anyhow::Result<CartId> {
+    use stockroom_domain::inventory::Quantity;
+    use stockroom_store::carts::AddToCart;
+    let id = CartId::parse(&format!("cart-bench-{}", ulid::Ulid::new()))?;
+    let carts = store.carts()?;
+    for (product, quantity) in ORDER_LINES {
+        carts
+            .add_to_cart(&AddToCart {
+                cart_id: id.clone(),
+                product_id: stockroom_domain::ProductId::parse(product)?,
+                quantity: Quantity::new(*quantity)?,
+                now: stockroom_domain::timestamp::now(),
+            })
+            .await?;
+    }
+    Ok(id)
+}
+
 /// What `function`'s calls need in the store besides [`seed`], so each of `invocations` calls
-/// does the same work: a confirmed order of its own for every status change (see
-/// [`events_for`]), and a full page of the sample customer's orders for `list_orders` (the seed
-/// has one; on DynamoDB, whose tables live for the whole run, they only add up).
+/// does the same work: a confirmed order of its own for every status change and a filled cart
+/// of its own for every cart change but a set (see [`events_for`]), and a full page of the sample
+/// customer's orders for `list_orders` (the seed has one; on DynamoDB, whose tables live for
+/// the whole run, they only add up).
 async fn prepare_function(
     store: &stockroom_store::Store,
     function: &str,
     invocations: usize,
-) -> anyhow::Result<Vec<OrderId>> {
-    let mut orders = Vec::new();
+) -> anyhow::Result<Setup> {
+    let mut setup = Setup::default();
     match function {
         "update_order_status" | "cancel_order" => {
             for _ in 0..invocations {
-                orders.push(place(store, BENCH_CUSTOMER).await?);
+                setup.orders.push(place(store, BENCH_CUSTOMER).await?);
+            }
+        }
+        "add_cart_item" | "checkout" | "remove_cart_item" | "delete_cart" => {
+            for _ in 0..invocations {
+                setup.carts.push(fill_cart(store).await?);
             }
         }
         "list_orders" => {
@@ -532,7 +603,7 @@ async fn prepare_function(
         }
         _ => {}
     }
-    Ok(orders)
+    Ok(setup)
 }
 
 struct Row {
@@ -681,18 +752,18 @@ async fn measure(
         let Prepared {
             env: store_env,
             dir,
-            orders,
+            setup,
         } = match store {
             Some(store) => prepare(store, tables, function, 1 + warm).await?,
             None => Prepared {
                 env: Vec::new(),
                 dir: None,
-                orders: Vec::new(),
+                setup: Setup::default(),
             },
         };
         let mut env = args.env.clone();
         env.extend(store_env);
-        let events = events_for(function, &event, 1 + warm, &orders)?;
+        let events = events_for(function, &event, 1 + warm, &setup)?;
         let sample = cold_start(binary, &env, &events).await;
         if let Some(dir) = dir {
             let _ = std::fs::remove_dir_all(dir);
@@ -866,6 +937,76 @@ end
     )
 }
 
+/// Carts the `POST /carts/{cart_id}/items` run spreads its adds over: `cart-0000` to
+/// `cart-0999`.
+const WRK_CARTS: usize = 1000;
+/// Products each of those carts gets lines for: cart `c` adds to products `c * 5` to
+/// `c * 5 + 4` (modulo [`ORDER_PRODUCTS`]), so no cart comes near its 25 lines.
+const WRK_CART_LINES: usize = 5;
+
+/// The wrk script of the `POST /carts/{cart_id}/items` run: one unit of one of the cart's
+/// [`WRK_CART_LINES`] products to a random cart of [`WRK_CARTS`]. Every line gets about one
+/// add in 5,000, so no line comes near the 1000 units it may hold (the run reads back the
+/// largest), and the adds land in carts of up to five lines, as a shopper's would.
+fn add_cart_item_script() -> String {
+    format!(
+        r#"local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_number", threads)
+end
+function init(args)
+  math.randomseed(os.time() * 100 + thread_number)
+end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+function request()
+  local cart = math.random(0, {carts})
+  local product = (cart * {lines} + math.random(0, {last_line})) % {products}
+  local body = string.format('{{"product_id":"bench-%04d","quantity":1}}', product)
+  return wrk.format(nil, string.format("/carts/cart-%04d/items", cart), nil, body)
+end
+"#,
+        carts = WRK_CARTS - 1,
+        lines = WRK_CART_LINES,
+        last_line = WRK_CART_LINES - 1,
+        products = ORDER_PRODUCTS,
+    )
+}
+
+/// What the `POST /carts/{cart_id}/items` run left in its carts: units over all of them (one
+/// per add), the largest line and the most lines of one cart.
+struct CartUnits {
+    units: u64,
+    largest_line: u64,
+    most_lines: usize,
+}
+
+/// Reads the [`WRK_CARTS`] carts from the store after the server stopped.
+async fn cart_units(dir: &Path) -> anyhow::Result<CartUnits> {
+    let store = stockroom_store::Store::embedded(SqliteStore::open(
+        &dir.join(stockroom_store::config::EMBEDDED_FILE),
+    )?);
+    let carts = store.carts()?;
+    let now = stockroom_domain::timestamp::now();
+    let mut found = CartUnits {
+        units: 0,
+        largest_line: 0,
+        most_lines: 0,
+    };
+    for i in 0..WRK_CARTS {
+        let id = CartId::parse(&format!("cart-{i:04}"))?;
+        if let Some(cart) = carts.get_cart(&id, now).await? {
+            found.most_lines = found.most_lines.max(cart.lines.len());
+            for line in &cart.lines {
+                found.units += line.quantity;
+                found.largest_line = found.largest_line.max(line.quantity);
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// The store the dev server finds in `dir`, made as its first start would (the sample data) plus
 /// the products `POST /orders` picks from and their stock. Written before the server starts: a
 /// thousand products through curl would take longer than the run.
@@ -973,7 +1114,8 @@ impl WrkRun {
 
 /// wrk against the dev server as `cargo dev` runs it: its profile, its default log level (a
 /// line per request), output to /dev/null rather than a terminal. Reads at 64 connections, then
-/// `POST /orders` at 16 (each one an immediate SQLite write transaction, which serialise).
+/// `POST /orders` and `POST /carts/{cart_id}/items` at 16 (each one an immediate SQLite write
+/// transaction, which serialise).
 async fn throughput() -> anyhow::Result<()> {
     let profile = cargo_dev_profile()?;
     println!("\ndev server built with the `cargo dev` profile: {profile}");
@@ -1037,32 +1179,57 @@ async fn throughput() -> anyhow::Result<()> {
         );
     }
 
-    let script = dir.join("place_order.lua");
-    std::fs::write(&script, place_order_script())?;
-    let script = script.display().to_string();
-    let wrk = WrkRun::run(&["-t2", "-c16", "-d10s", "--latency", "-s", &script, &base])?;
     println!(
-        "\n| dev server (wrk -t2 -c16 -d10s -s place_order.lua) | requests/s | p50 ms | p99 ms | responses | non-2xx | socket errors |"
+        "\n| dev server (wrk -t2 -c16 -d10s --latency -s SCRIPT) | requests/s | p50 ms | p99 ms | responses | non-2xx | socket errors |"
     );
     println!("|---|---|---|---|---|---|---|");
-    println!(
-        "| POST /orders ({ORDER_PRODUCTS} products, 1 unit) | {} | {} | {} | {} | {} | {} |",
-        wrk.field("Requests/sec:"),
-        wrk.field("50%"),
-        wrk.field("99%"),
-        wrk.requests().map_or(String::from("?"), |n| n.to_string()),
-        wrk.non_2xx(),
-        wrk.socket_errors(),
-    );
+    let write_run = |name: &str, script: String, label: String| -> anyhow::Result<WrkRun> {
+        let path = dir.join(name);
+        std::fs::write(&path, script)?;
+        let path = path.display().to_string();
+        let wrk = WrkRun::run(&["-t2", "-c16", "-d10s", "--latency", "-s", &path, &base])?;
+        println!(
+            "| {label} | {} | {} | {} | {} | {} | {} |",
+            wrk.field("Requests/sec:"),
+            wrk.field("50%"),
+            wrk.field("99%"),
+            wrk.requests().map_or(String::from("?"), |n| n.to_string()),
+            wrk.non_2xx(),
+            wrk.socket_errors(),
+        );
+        Ok(wrk)
+    };
+    let orders = write_run(
+        "place_order.lua",
+        place_order_script(),
+        format!("POST /orders ({ORDER_PRODUCTS} products, 1 unit; place_order.lua)"),
+    )?;
+    let carts = write_run(
+        "add_cart_item.lua",
+        add_cart_item_script(),
+        format!(
+            "POST /carts/{{cart_id}}/items ({WRK_CARTS} carts x {WRK_CART_LINES} products, 1 unit; add_cart_item.lua)"
+        ),
+    )?;
     server.kill().await.ok();
     server.wait().await.ok();
-    // Every 201 reserved one unit; the server may also have finished requests wrk stopped
-    // waiting for at the end (at most one per connection).
+    // Every 201 reserved one unit, and every cart add added one; the server may also have
+    // finished requests wrk stopped waiting for at the end (at most one per connection).
+    let counted = |wrk: &WrkRun| wrk.requests().map_or(String::from("?"), |n| n.to_string());
     let reserved = reserved_units(&dir).await?;
     println!(
-        "Units reserved over the {ORDER_PRODUCTS} products after the run: {reserved} (wrk counted {} responses, {} of them non-2xx).",
-        wrk.requests().map_or(String::from("?"), |n| n.to_string()),
-        wrk.non_2xx(),
+        "Units reserved over the {ORDER_PRODUCTS} products after the run: {reserved} (wrk counted {} orders responses, {} of them non-2xx).",
+        counted(&orders),
+        orders.non_2xx(),
+    );
+    let in_carts = cart_units(&dir).await?;
+    println!(
+        "Units in the {WRK_CARTS} carts after the run: {} (wrk counted {} add responses, {} of them non-2xx); the largest line holds {} units, the fullest cart {} lines.",
+        in_carts.units,
+        counted(&carts),
+        carts.non_2xx(),
+        in_carts.largest_line,
+        in_carts.most_lines,
     );
     let _ = std::fs::remove_dir_all(dir);
     Ok(())
