@@ -99,7 +99,9 @@ fn parse_args() -> anyhow::Result<Args> {
         build: true,
         sizes: true,
         // Every SDK-using function links the same crates and lands within 0.5% of the others
-        // (sam build's seven bootstraps agree), so one of them and health stand for all.
+        // (sam build's seven bootstraps agree), so one of them and health stand for all. The
+        // carts functions, which also link the orders placement, are 2-3% larger (see
+        // docs/performance.md, carts): `--sizes-of add_cart_item,checkout` measures them.
         sizes_of: vec![String::from("get_product"), String::from("health")],
         wrk: true,
         env: Vec::new(),
