@@ -150,6 +150,13 @@ impl CartWriter for DynamoCarts {
             currency: entry.currency,
         };
         let quantity = add.quantity.get();
+        // The condition below holds the line's limit only for a line the cart has: an add
+        // beyond it on its own is refused here, as any cart would refuse it.
+        Cart::new(add.cart_id.clone(), add.now).check_add(
+            &line.product_id,
+            quantity,
+            &line.currency,
+        )?;
         let details: AttributeValue = serde_dynamo::to_attribute_value(LineDetails::new(&line))
             .context("failed to map a cart line to DynamoDB attributes")?;
         for attempts in 1..=WRITE_ATTEMPTS {

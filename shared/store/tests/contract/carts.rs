@@ -169,6 +169,23 @@ pub async fn a_cart_refuses_a_26th_line_a_1001st_unit_and_a_second_currency_and_
         "{err:?}"
     );
     assert_eq!(lines(&stores, "c1").await, before);
+    // A new line beyond the limit on its own.
+    let err = store
+        .add_to_cart(&add("c3", "p00", 1001))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CartError::Conflict(CartConflict::TooManyUnits {
+                have: 0,
+                adding: 1001,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(lines(&stores, "c3").await, None);
     store.add_to_cart(&add("c1", "p00", 999)).await.unwrap();
     assert_eq!(
         store
