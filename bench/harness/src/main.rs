@@ -913,11 +913,9 @@ const ORDER_PRODUCT_UNITS: i64 = 1_000_000;
 /// Customers the orders are spread over (`cust-0000` to `cust-0999`).
 const ORDER_CUSTOMERS: usize = 1000;
 
-/// The wrk script of the `POST /orders` run: one line of one unit of a random product for a
-/// random customer, no idempotency key. Each wrk thread has its own Lua state, seeded apart.
-fn place_order_script() -> String {
-    format!(
-        r#"local threads = 0
+/// The start of every wrk script that POSTs JSON bodies: each wrk thread has its own Lua state,
+/// seeded apart; the script's `request()` follows.
+const WRK_JSON_POST: &str = r#"local threads = 0
 function setup(thread)
   threads = threads + 1
   thread:set("thread_number", threads)
@@ -927,7 +925,13 @@ function init(args)
 end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-function request()
+"#;
+
+/// The wrk script of the `POST /orders` run: one line of one unit of a random product for a
+/// random customer, no idempotency key. Each wrk thread has its own Lua state, seeded apart.
+fn place_order_script() -> String {
+    format!(
+        r#"{WRK_JSON_POST}function request()
   local body = string.format(
     '{{"customer_id":"cust-%04d","items":[{{"product_id":"bench-%04d","quantity":1}}]}}',
     math.random(0, {customers}), math.random(0, {products}))
@@ -952,17 +956,7 @@ const WRK_CART_LINES: usize = 5;
 /// largest), and the adds land in carts of up to five lines, as a shopper's would.
 fn add_cart_item_script() -> String {
     format!(
-        r#"local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("thread_number", threads)
-end
-function init(args)
-  math.randomseed(os.time() * 100 + thread_number)
-end
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-function request()
+        r#"{WRK_JSON_POST}function request()
   local cart = math.random(0, {carts})
   local product = (cart * {lines} + math.random(0, {last_line})) % {products}
   local body = string.format('{{"product_id":"bench-%04d","quantity":1}}', product)
@@ -1296,4 +1290,23 @@ async fn main() -> anyhow::Result<()> {
         throughput().await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wrk_scripts_seed_each_thread_and_post_json_to_their_route() {
+        for (script, route) in [
+            (place_order_script(), r#""/orders""#),
+            (add_cart_item_script(), r#""/carts/cart-%04d/items""#),
+        ] {
+            let (prelude, request) = script.split_at(WRK_JSON_POST.len());
+            assert_eq!(prelude, WRK_JSON_POST);
+            assert!(request.starts_with("function request()\n"), "{script}");
+            assert!(request.contains(route), "{script}");
+            assert!(!request.contains("{{"), "unformatted braces in {script}");
+        }
+    }
 }
