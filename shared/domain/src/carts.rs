@@ -47,8 +47,8 @@ pub struct Cart {
     /// By product id.
     pub lines: Vec<CartLine>,
     pub version: u64,
+    /// The last change; the cart expires [`CART_TTL_DAYS`] after it ([`Self::expires_at`]).
     pub updated_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
 }
 
 /// A change a cart refuses: answered 409 with the sentence, and nothing is written.
@@ -94,7 +94,6 @@ impl Cart {
             lines: Vec::new(),
             version: 0,
             updated_at: now,
-            expires_at: Self::expiry(now),
         }
     }
 
@@ -103,11 +102,16 @@ impl Cart {
         at + chrono::Duration::days(CART_TTL_DAYS)
     }
 
+    /// When this cart expires: every change pushes it out.
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        Self::expiry(self.updated_at)
+    }
+
     /// Whether the cart still exists at `now`: an expired cart is gone, whether or not
     /// DynamoDB's TTL has deleted it yet. Judged in whole seconds, as the TTL attribute (and
     /// the DynamoDB adapter's conditions on it) hold it.
     pub fn is_live(&self, now: DateTime<Utc>) -> bool {
-        self.expires_at.timestamp() > now.timestamp()
+        self.expires_at().timestamp() > now.timestamp()
     }
 
     pub fn line(&self, product_id: &ProductId) -> Option<&CartLine> {
@@ -214,7 +218,6 @@ impl Cart {
     fn touch(&mut self, now: DateTime<Utc>) {
         self.version += 1;
         self.updated_at = now;
-        self.expires_at = Self::expiry(now);
     }
 
     /// The order this cart's lines ask `customer_id` to place; `None` when the cart is empty.
@@ -335,7 +338,7 @@ impl Serialize for Cart {
             subtotal,
             currency: self.currency(),
             updated_at: self.updated_at,
-            expires_at: self.expires_at,
+            expires_at: self.expires_at(),
         }
         .serialize(s)
     }
@@ -374,7 +377,7 @@ mod tests {
         assert_eq!(cart.lines[0].quantity, 5);
         assert_eq!(cart.lines[0].unit_price.minor_units(), 1300);
         assert_eq!(cart.version, 2);
-        assert_eq!(cart.expires_at, at("2026-12-10T00:00:00Z"));
+        assert_eq!(cart.expires_at(), at("2026-12-10T00:00:00Z"));
         assert!(cart.is_live(at("2026-12-09T23:59:59Z")));
         assert!(!cart.is_live(at("2026-12-10T00:00:00Z")));
     }

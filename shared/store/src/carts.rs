@@ -156,15 +156,20 @@ impl CheckoutCart {
         checkout_fingerprint(&self.cart_id, &self.customer_id)
     }
 
-    /// The order the live cart read as `cart` asks for.
+    /// The live cart read as `cart`, and the order it asks for.
     ///
     /// # Errors
     /// [`CheckoutError::NotFound`], [`CheckoutError::Empty`].
-    pub(crate) fn request(&self, cart: Option<&Cart>) -> Result<OrderRequest, CheckoutError> {
+    pub(crate) fn request(
+        &self,
+        cart: Option<Cart>,
+    ) -> Result<(Cart, OrderRequest), CheckoutError> {
         let cart = cart.ok_or_else(|| CheckoutError::NotFound(self.cart_id.clone()))?;
-        cart.order_request(self.customer_id.clone())
+        let request = cart
+            .order_request(self.customer_id.clone())
             .map_err(anyhow::Error::from)?
-            .ok_or_else(|| CheckoutError::Empty(self.cart_id.clone()))
+            .ok_or_else(|| CheckoutError::Empty(self.cart_id.clone()))?;
+        Ok((cart, request))
     }
 
     /// The answer to give when the cart cannot be checked out because of `err`: the answer

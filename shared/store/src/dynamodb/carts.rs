@@ -317,8 +317,8 @@ impl CartWriter for DynamoCarts {
         let cart = self.get_cart(&checkout.cart_id, checkout.now).await?;
         // A retry of a checkout that emptied the cart is still a retry: its key's answer wins
         // over the cart as it is now. Only these failures pay for reading the key.
-        let request = match checkout.request(cart.as_ref()) {
-            Ok(request) => request,
+        let (cart, request) = match checkout.request(cart) {
+            Ok(read) => read,
             Err(err) => return checkout.replay_or(record().await?, err),
         };
         let entries = self.orders.catalog_entries(request.product_ids()).await?;
@@ -330,7 +330,6 @@ impl CartWriter for DynamoCarts {
                     .replay_or(record().await?, crate::orders::OrderError::from(err).into());
             }
         };
-        let cart = cart.context("a priced cart exists")?;
         let (answer, record) = checkout.answer(&cart, order)?;
         let mut emptied = cart.clone();
         emptied.empty(checkout.now);

@@ -120,7 +120,7 @@ impl CartItem {
                 .collect(),
             currency: cart.currency().map(|c| c.as_str().to_owned()),
             updated_at: timestamp::format(&cart.updated_at),
-            expires_at: cart.expires_at.timestamp(),
+            expires_at: cart.expires_at().timestamp(),
             lines,
         }
     }
@@ -151,13 +151,11 @@ impl CartItem {
                 });
             }
             lines.sort_by(|a, b| a.product_id.cmp(&b.product_id));
-            let updated_at = parse_time(&self.updated_at)?;
             Ok(Cart {
                 id: CartId::parse(&self.id)?,
                 lines,
                 version: self.version,
-                updated_at,
-                expires_at: Cart::expiry(updated_at),
+                updated_at: parse_time(&self.updated_at)?,
             })
         };
         parse().with_context(|| format!("stored cart {id:?} is not valid"))

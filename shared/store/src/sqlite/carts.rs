@@ -131,8 +131,8 @@ impl CartWriter for SqliteStore {
             let cart = live_cart(&tx, &checkout.cart_id, checkout.now)?;
             // A retry of a checkout that emptied the cart is still a retry: its key's answer
             // wins over the cart as it is now.
-            let request = match checkout.request(cart.as_ref()) {
-                Ok(request) => request,
+            let (mut cart, request) = match checkout.request(cart) {
+                Ok(read) => read,
                 Err(err) => return checkout.replay_or(record()?, err),
             };
             let entries = catalog_entries(&tx, request.product_ids())?;
@@ -147,7 +147,6 @@ impl CartWriter for SqliteStore {
             if let Some(record) = record()? {
                 return checkout.replay(&record);
             }
-            let mut cart = cart.context("a priced cart exists")?;
             let (answer, record) = checkout.answer(&cart, order)?;
             write_placement(&tx, &answer.order, record.as_ref(), checkout.now)?;
             cart.empty(checkout.now);
