@@ -5,7 +5,7 @@ use http::{HeaderValue, StatusCode};
 use serde::Deserialize;
 use stockroom_domain::carts::{CartId, MAX_CART_QUANTITY};
 use stockroom_domain::inventory::Quantity;
-use stockroom_domain::orders::{CustomerId, OrderId};
+use stockroom_domain::orders::{CustomerId, MAX_LINE_QUANTITY, OrderId};
 use stockroom_domain::{FieldError, ProductId, timestamp};
 use stockroom_http::{Body, Request, RequestError, Response, json_body, path_param, respond};
 use stockroom_orders::{IDEMPOTENT_REPLAYED, idempotency_key};
@@ -45,6 +45,20 @@ struct CheckoutInput {
 
 fn required<T>(value: Option<T>, field: &str) -> Result<T, FieldError> {
     value.ok_or_else(|| FieldError::new(field, "is required"))
+}
+
+/// A line's `quantity` field: a whole number from `least` (said as `from`) to the most one
+/// cart line holds.
+fn line_quantity(raw: Option<i64>, least: i64, from: &str) -> Result<i64, FieldError> {
+    let quantity = required(raw, "quantity")?;
+    if (least..=MAX_LINE_QUANTITY).contains(&quantity) {
+        Ok(quantity)
+    } else {
+        Err(FieldError::new(
+            "quantity",
+            format!("must be a whole number from {from} to {MAX_CART_QUANTITY}"),
+        ))
+    }
 }
 
 /// Both values, or every bad field of the two at once.
@@ -90,17 +104,7 @@ pub async fn add_cart_item(store: &dyn CartWriter, req: Request) -> Response<Bod
             let input: AddInput = json_body(&req)?;
             let product = required(input.product_id, "product_id")
                 .and_then(|p| ProductId::parse_field("product_id", &p));
-            let quantity = required(input.quantity, "quantity").and_then(|q| {
-                Quantity::new(q)
-                    .ok()
-                    .filter(|q| q.get() <= MAX_CART_QUANTITY)
-                    .ok_or_else(|| {
-                        FieldError::new(
-                            "quantity",
-                            format!("must be a whole number from 1 to {MAX_CART_QUANTITY}"),
-                        )
-                    })
-            });
+            let quantity = line_quantity(input.quantity, 1, "1").and_then(Quantity::new);
             let (product_id, quantity) = both(product, quantity)?;
             let cart = store
                 .add_to_cart(&AddToCart {
@@ -124,20 +128,8 @@ pub async fn set_cart_item(store: &dyn CartWriter, req: Request) -> Response<Bod
         async {
             let (id, product) = (cart_id(&req)?, product_id(&req)?);
             let input: SetInput = json_body(&req)?;
-            let quantity = required(input.quantity, "quantity")
-                .and_then(|q| {
-                    u64::try_from(q)
-                        .ok()
-                        .filter(|q| *q <= MAX_CART_QUANTITY)
-                        .ok_or_else(|| {
-                            FieldError::new(
-                                "quantity",
-                                format!(
-                                    "must be a whole number from 0 (removes the line) to {MAX_CART_QUANTITY}"
-                                ),
-                            )
-                        })
-                })
+            let quantity = line_quantity(input.quantity, 0, "0 (removes the line)")
+                .map(i64::unsigned_abs)
                 .map_err(RequestError::from)?;
             let cart = store
                 .set_cart_quantity(&id, &product, quantity, timestamp::now())
