@@ -90,6 +90,7 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
+    let readers = stockroom_local::feed::start(&args.template, &store)?;
     let app = Arc::new(App::new(routes, store, openapi)?);
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
         .await
@@ -108,6 +109,15 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     println!("  GET     /docs, /openapi.yaml");
+    println!("Stream consumers over the change feed (notifications are logged):");
+    for mapping in &readers.mappings {
+        println!(
+            "  {:<36} -> {} ({})",
+            format!("{} stream", mapping.table.name),
+            mapping.source.binary,
+            mapping.source.function
+        );
+    }
     println!(
         "Ready in {} ms. Ctrl-C stops.",
         started.elapsed().as_millis()

@@ -34,6 +34,7 @@ pub fn handlers() -> Vec<Box<dyn Handler>> {
         .chain(service::<stockroom_inventory::Operation>())
         .chain(service::<stockroom_orders::Operation>())
         .chain(service::<stockroom_carts::Operation>())
+        .chain(service::<stockroom_notifications::Operation>())
         .chain(service::<stockroom_health::Operation>())
         .collect()
 }

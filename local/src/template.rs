@@ -1,4 +1,5 @@
-//! template.yaml, read at start-up: the HTTP routes and which function binary serves each.
+//! template.yaml, read at start-up: the HTTP routes and which function binary serves each, and
+//! the stream event sources and which function consumes each.
 
 use std::path::Path;
 
@@ -55,17 +56,29 @@ impl Route {
     }
 }
 
-/// The routes of every `AWS::Serverless::Function` in the template, sorted by path and method.
-///
-/// # Errors
-/// When the file cannot be read or parsed, or an `HttpApi` event lacks a method, a path or its
-/// function a `Binary`.
-pub fn routes(template: &str) -> anyhow::Result<Vec<Route>> {
-    let doc: Value = serde_yaml::from_str(template).context("template.yaml is not valid YAML")?;
+/// One `DynamoDB` stream event source of one function: the stream consumers the dev server runs
+/// over the embedded change feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamSource {
+    /// The function's logical id, `OnOrderChangeFunction`.
+    pub function: String,
+    /// The cargo-lambda binary, `on_order_change`.
+    pub binary: String,
+    /// The logical id of the table whose stream it reads (`OrdersTable`).
+    pub table: String,
+    /// `BatchSize`: at most this many records per invocation (DynamoDB's default, 100, if unset).
+    pub batch_size: usize,
+    /// `MaximumRetryAttempts`: how often a failing record is retried before it goes to the
+    /// on-failure destination (unset is DynamoDB's "until it expires"; taken as 10 000 here).
+    pub max_retries: u32,
+}
+
+/// Every `AWS::Serverless::Function` of the template with its logical id and its binary.
+fn functions(doc: &Value) -> anyhow::Result<Vec<(String, &Value, String)>> {
     let resources = doc["Resources"]
         .as_mapping()
         .context("template.yaml has no Resources")?;
-    let mut routes = Vec::new();
+    let mut functions = Vec::new();
     for (name, resource) in resources {
         if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
             continue;
@@ -74,26 +87,44 @@ pub fn routes(template: &str) -> anyhow::Result<Vec<Route>> {
             .as_str()
             .context("a resource name is not a string")?
             .to_owned();
-        let Some(events) = resource["Properties"]["Events"].as_mapping() else {
-            continue;
-        };
-        for event in events
-            .values()
-            .filter(|e| e["Type"].as_str() == Some("HttpApi"))
-        {
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .with_context(|| format!("{function} has no Metadata.BuildProperties.Binary"))?
+            .to_owned();
+        functions.push((function, resource, binary));
+    }
+    Ok(functions)
+}
+
+/// The events of `resource` of type `kind` (`HttpApi`, `DynamoDB`).
+fn events<'a>(resource: &'a Value, kind: &'a str) -> impl Iterator<Item = &'a Value> {
+    resource["Properties"]["Events"]
+        .as_mapping()
+        .into_iter()
+        .flat_map(|events| events.values())
+        .filter(move |e| e["Type"].as_str() == Some(kind))
+}
+
+/// The routes of every `AWS::Serverless::Function` in the template, sorted by path and method.
+///
+/// # Errors
+/// When the file cannot be read or parsed, or an `HttpApi` event lacks a method, a path or its
+/// function a `Binary`.
+pub fn routes(template: &str) -> anyhow::Result<Vec<Route>> {
+    let doc: Value = serde_yaml::from_str(template).context("template.yaml is not valid YAML")?;
+    let mut routes = Vec::new();
+    for (function, resource, binary) in functions(&doc)? {
+        for event in events(resource, "HttpApi") {
             let props = &event["Properties"];
             let (Some(method), Some(path)) = (props["Method"].as_str(), props["Path"].as_str())
             else {
                 bail!("{function} has an HttpApi event without a Method and a Path");
             };
-            let binary = resource["Metadata"]["BuildProperties"]["Binary"]
-                .as_str()
-                .with_context(|| format!("{function} has no Metadata.BuildProperties.Binary"))?;
             routes.push(Route {
                 method: method.to_ascii_uppercase(),
                 path: path.to_owned(),
                 function: function.clone(),
-                binary: binary.to_owned(),
+                binary: binary.clone(),
             });
         }
     }
@@ -101,12 +132,68 @@ pub fn routes(template: &str) -> anyhow::Result<Vec<Route>> {
     Ok(routes)
 }
 
-/// Reads and parses the template at `path`.
+/// The table a `Stream: !GetAtt SomeTable.StreamArn` (or `!GetAtt [SomeTable, StreamArn]`)
+/// names.
+fn stream_table(stream: &Value) -> Option<String> {
+    let Value::Tagged(tagged) = stream else {
+        return None;
+    };
+    if tagged.tag != "!GetAtt" {
+        return None;
+    }
+    let (table, attribute) = match &tagged.value {
+        Value::String(s) => s.split_once('.')?,
+        Value::Sequence(parts) => (parts.first()?.as_str()?, parts.get(1)?.as_str()?),
+        _ => return None,
+    };
+    (attribute == "StreamArn").then(|| table.to_owned())
+}
+
+/// The DynamoDB stream event sources of every function in the template, sorted by function.
+///
+/// # Errors
+/// When the template does not parse, or a `DynamoDB` event's `Stream` is not a table's
+/// `!GetAtt <Table>.StreamArn`.
+pub fn stream_sources(template: &str) -> anyhow::Result<Vec<StreamSource>> {
+    let doc: Value = serde_yaml::from_str(template).context("template.yaml is not valid YAML")?;
+    let mut sources = Vec::new();
+    for (function, resource, binary) in functions(&doc)? {
+        for event in events(resource, "DynamoDB") {
+            let props = &event["Properties"];
+            let table = stream_table(&props["Stream"]).with_context(|| {
+                format!("{function}'s DynamoDB event's Stream is not !GetAtt <Table>.StreamArn")
+            })?;
+            let number = |key: &str| props[key].as_u64();
+            sources.push(StreamSource {
+                function: function.clone(),
+                binary: binary.clone(),
+                table,
+                batch_size: number("BatchSize").map_or(100, |n| n as usize),
+                max_retries: number("MaximumRetryAttempts")
+                    .map_or(10_000, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+            });
+        }
+    }
+    sources.sort_by(|a, b| a.function.cmp(&b.function));
+    Ok(sources)
+}
+
+/// Reads and parses the template at `path`: its routes.
 ///
 /// # Errors
 /// As [`routes`], or when the file cannot be read.
 pub fn load(path: &Path) -> anyhow::Result<Vec<Route>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("failed to read {}", path.display()))?;
-    routes(&text).with_context(|| format!("in {}", path.display()))
+    routes(&read(path)?).with_context(|| format!("in {}", path.display()))
+}
+
+/// Reads and parses the template at `path`: its stream event sources.
+///
+/// # Errors
+/// As [`stream_sources`], or when the file cannot be read.
+pub fn load_stream_sources(path: &Path) -> anyhow::Result<Vec<StreamSource>> {
+    stream_sources(&read(path)?).with_context(|| format!("in {}", path.display()))
+}
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("failed to read {}", path.display()))
 }

@@ -1,6 +1,7 @@
 //! Every file in `events/` is a sample people pass to `cargo lambda invoke --data-file`; here
-//! each one is routed by its `routeKey` through template.yaml to its handler and must answer
-//! as stated, so the samples cannot drift from the code.
+//! each API sample is routed by its `routeKey` through template.yaml to its handler and must
+//! answer as stated, and each stream sample (named after its consumer) must notify as stated,
+//! so the samples cannot drift from the code.
 
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
 
@@ -42,6 +43,7 @@ const EXPECTED: &[(&str, u16, &str)] = &[
         r#""id":"01KAY7SAMP1E0RDER000000000""#,
     ),
     ("get_order.json", 200, r#""status":"confirmed""#),
+    ("list_notifications.json", 200, r#""items":[]"#),
     ("update_order_status.json", 200, r#""status":"shipped""#),
     ("cancel_order.json", 200, r#""status":"cancelled""#),
     ("get_cart.json", 200, r#""subtotal":4300,"currency":"USD""#),
@@ -70,6 +72,54 @@ const EXPECTED: &[(&str, u16, &str)] = &[
     ),
 ];
 
+/// Stream samples (`<consumer binary>.json`): `(file, the notification ids they record)`. Each
+/// is handed to its consumer twice, as at-least-once delivery may, and must record each once.
+const STREAM_EXPECTED: &[(&str, &[&str])] = &[
+    (
+        "on_order_change.json",
+        &[
+            "order_shipped:01KAY7SAMP1E0RDER000000000",
+            "order_confirmation:01KAY7SAMP1E0RDER000000000",
+        ],
+    ),
+    ("on_stock_change.json", &["low_stock:sku-kettle:"]),
+];
+
+#[tokio::test]
+async fn every_stream_sample_runs_through_its_consumer_and_notifies_once() {
+    for (file, expected) in STREAM_EXPECTED {
+        let store = Store::embedded(SqliteStore::in_memory().unwrap());
+        let text = std::fs::read_to_string(workspace().join("events").join(file)).unwrap();
+        let event: aws_lambda_events::event::dynamodb::Event = serde_json::from_str(&text).unwrap();
+        let binary = file.trim_end_matches(".json");
+        let consumer = stockroom_notifications::StreamConsumer::for_binary(binary)
+            .unwrap_or_else(|| panic!("{file}: no stream consumer {binary}"));
+        let consumers = stockroom_notifications::Consumers {
+            store: store.notifications().unwrap(),
+            notifier: std::sync::Arc::new(stockroom_notifications::notifier::LogNotifier),
+            low_stock_threshold: 10,
+        };
+        for _ in 0..2 {
+            let response = consumer.handle(&consumers, &event).await;
+            assert!(
+                response.batch_item_failures.is_empty(),
+                "{file}: {response:?}"
+            );
+        }
+        let page = store
+            .notifications()
+            .unwrap()
+            .list_notifications(&Default::default())
+            .await
+            .unwrap();
+        let ids: Vec<String> = page.items.iter().map(|n| n.id.to_string()).collect();
+        assert_eq!(ids.len(), expected.len(), "{file}: {ids:?}");
+        for (id, prefix) in ids.iter().zip(expected.iter()) {
+            assert!(id.starts_with(prefix), "{file}: {id} is not {prefix}...");
+        }
+    }
+}
+
 #[tokio::test]
 async fn every_sample_event_runs_through_its_handler_with_the_documented_result() {
     let routes = stockroom_local::template::load(&workspace().join("template.yaml")).unwrap();
@@ -77,6 +127,7 @@ async fn every_sample_event_runs_through_its_handler_with_the_documented_result(
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .filter(|name| name.ends_with(".json"))
+        .filter(|name| !STREAM_EXPECTED.iter().any(|(f, _)| f == name))
         .collect();
     files.sort();
     let mut listed: Vec<String> = EXPECTED.iter().map(|(f, ..)| (*f).to_owned()).collect();

@@ -15,6 +15,8 @@ use stockroom_store::testing::workspace;
 pub struct Server {
     pub base: String,
     pub http: Client,
+    /// The stream consumers' feed readers, as `cargo dev` runs them.
+    pub feed: Option<stockroom_local::feed::Readers>,
 }
 
 impl Server {
@@ -27,13 +29,23 @@ impl Server {
     pub async fn with_store(store: Store) -> Self {
         let routes = stockroom_local::template::load(&workspace().join("template.yaml")).unwrap();
         let openapi = std::fs::read_to_string(workspace().join("openapi.yaml")).unwrap();
-        let app = Arc::new(App::new(routes, store, openapi).unwrap());
+        let app = Arc::new(App::new(routes, store.clone(), openapi).unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let feed =
+            stockroom_local::feed::start(&workspace().join("template.yaml"), &store).unwrap();
         tokio::spawn(serve(listener, app, std::future::pending()));
         Self {
             base,
             http: Client::new(),
+            feed: Some(feed),
+        }
+    }
+
+    /// Stops the feed readers wherever they are, as killing `cargo dev` would.
+    pub fn stop_feed(&mut self) {
+        if let Some(feed) = self.feed.take() {
+            feed.stop();
         }
     }
 

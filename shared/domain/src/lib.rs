@@ -10,6 +10,7 @@ pub mod id;
 pub mod carts;
 pub mod catalog;
 pub mod inventory;
+pub mod notifications;
 pub mod orders;
 pub mod page;
 pub mod prices;

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use crate::carts::CartsStore;
 use crate::catalog::CatalogStore;
 use crate::inventory::InventoryStore;
+use crate::notifications::NotificationsStore;
 use crate::orders::OrdersStore;
 use crate::tables::{self, Table};
 
@@ -269,6 +270,24 @@ impl Store {
                 Self::dynamo_orders(client, tables)?,
                 Self::table(tables, tables::CARTS)?,
             )),
+            #[cfg(feature = "embedded")]
+            Backend::Embedded(store) => Arc::new(store.clone()),
+        })
+    }
+
+    /// The notifications port.
+    ///
+    /// # Errors
+    /// With DynamoDB, when `NOTIFICATIONS_TABLE` is not set.
+    pub fn notifications(&self) -> anyhow::Result<Arc<dyn NotificationsStore>> {
+        Ok(match &self.backend {
+            #[cfg(feature = "dynamodb")]
+            Backend::DynamoDb { client, tables } => {
+                Arc::new(crate::dynamodb::DynamoNotifications::new(
+                    client.clone(),
+                    Self::table(tables, tables::NOTIFICATIONS)?,
+                ))
+            }
             #[cfg(feature = "embedded")]
             Backend::Embedded(store) => Arc::new(store.clone()),
         })

@@ -19,6 +19,7 @@ pub mod dynamodb;
 pub mod error;
 pub mod inventory;
 pub mod items;
+pub mod notifications;
 pub mod orders;
 #[cfg(feature = "embedded")]
 pub mod sqlite;

@@ -39,8 +39,14 @@ pub const CARTS: Table = Table {
     resource: "CartsTable",
 };
 
+pub const NOTIFICATIONS: Table = Table {
+    name: "notifications",
+    env_var: "NOTIFICATIONS_TABLE",
+    resource: "NotificationsTable",
+};
+
 /// Every service's table.
-pub const ALL: &[Table] = &[CATALOG, INVENTORY, ORDERS, CARTS];
+pub const ALL: &[Table] = &[CATALOG, INVENTORY, ORDERS, CARTS, NOTIFICATIONS];
 
 impl Table {
     /// The table whose template.yaml logical id is `resource`.

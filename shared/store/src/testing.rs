@@ -5,7 +5,7 @@
 use anyhow::Context as _;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
 };
 use serde_yaml::Value;
 
@@ -231,6 +231,16 @@ pub async fn create_table_like(logical_id: &str, prefix: &str) -> String {
                 .expect("index definition"),
         );
     }
+    // The stream, as the template has it, so a test can read what a consumer would be given.
+    if let Some(view) = props["StreamSpecification"]["StreamViewType"].as_str() {
+        request = request.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(view))
+                .build()
+                .expect("stream specification"),
+        );
+    }
     request
         .send()
         .await
@@ -244,13 +254,21 @@ pub async fn create_table(table: crate::tables::Table) -> String {
     create_table_like(table.resource, table.name).await
 }
 
-/// A DynamoDB store over fresh tables for every service, in the local server.
-pub async fn dynamodb_store() -> crate::Store {
+/// Fresh tables for every service in the local server: `(table, its name)`.
+pub async fn dynamodb_tables() -> Vec<(crate::tables::Table, String)> {
     let mut tables = Vec::new();
     for table in crate::tables::ALL {
         tables.push((*table, create_table(*table).await));
     }
-    crate::Store::dynamodb(crate::dynamodb::client_from_env().await, tables)
+    tables
+}
+
+/// A DynamoDB store over fresh tables for every service, in the local server.
+pub async fn dynamodb_store() -> crate::Store {
+    crate::Store::dynamodb(
+        crate::dynamodb::client_from_env().await,
+        dynamodb_tables().await,
+    )
 }
 
 /// A path for a new embedded store file in a new temporary directory.

@@ -14,6 +14,8 @@
 mod carts;
 #[path = "contract/inventory.rs"]
 mod inventory;
+#[path = "contract/notifications.rs"]
+mod notifications;
 #[path = "contract/orders.rs"]
 mod orders;
 
@@ -411,6 +413,12 @@ macro_rules! contract_suite {
                 a_checkout_retry_with_the_same_key_returns_the_first_answer_and_changes_nothing,
                 a_checkout_racing_an_add_never_loses_the_added_unit,
                 two_concurrent_checkouts_of_one_cart_place_one_order,
+            );
+            contract_suite!(@cases $make; notifications;
+                a_notification_is_recorded_once_and_a_replay_gets_the_first_record_back,
+                concurrent_records_of_one_id_keep_one_notification,
+                marking_an_unrecorded_notification_sent_fails_and_records_nothing,
+                notifications_list_newest_first_by_every_filter_page_by_page,
             );
         }
     };

@@ -5,11 +5,13 @@
 mod carts;
 mod catalog;
 mod inventory;
+mod notifications;
 mod orders;
 
 pub use carts::DynamoCarts;
 pub use catalog::DynamoCatalog;
 pub use inventory::DynamoInventory;
+pub use notifications::DynamoNotifications;
 pub use orders::DynamoOrders;
 
 use std::collections::HashMap;

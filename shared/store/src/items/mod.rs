@@ -5,6 +5,7 @@
 pub mod carts;
 pub mod catalog;
 pub mod inventory;
+pub mod notifications;
 pub mod orders;
 
 /// The `by-entity` index every table that lists its items has: `entity`, then `id`.

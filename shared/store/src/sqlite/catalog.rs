@@ -195,7 +195,7 @@ mod tests {
             .unwrap();
         store.delete_product(&id).await.unwrap();
 
-        let feed = store.changes_after(0, 100).await.unwrap();
+        let feed = store.changes_after(CATALOG, 0, 100).await.unwrap();
         let summary: Vec<(&str, &str)> = feed
             .iter()
             .map(|c| (c.kind.as_str(), c.sk.split('#').next().unwrap()))
@@ -225,7 +225,11 @@ mod tests {
 
         // Resuming after a position returns only what came later.
         assert_eq!(
-            store.changes_after(feed[3].seq, 100).await.unwrap().len(),
+            store
+                .changes_after(CATALOG, feed[3].seq, 100)
+                .await
+                .unwrap()
+                .len(),
             1
         );
     }

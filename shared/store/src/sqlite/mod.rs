@@ -14,6 +14,7 @@
 mod carts;
 mod catalog;
 mod inventory;
+mod notifications;
 mod orders;
 
 use std::path::Path;
@@ -63,6 +64,7 @@ pub const MIGRATIONS: &[&str] = &[
     catalog::SCHEMA,
     inventory::SCHEMA,
     orders::SCHEMA,
+    notifications::SCHEMA,
 ];
 
 /// The embedded store. Cheap to clone; clones share its connections: one that writes (and
@@ -206,18 +208,24 @@ impl SqliteStore {
         .await
     }
 
-    /// Changes recorded after `seq`, oldest first, at most `limit`.
+    /// Changes to `table` recorded after `seq`, oldest first, at most `limit`: what a consumer
+    /// of that table's stream reads next.
     ///
     /// # Errors
     /// When the feed cannot be read.
-    pub async fn changes_after(&self, seq: i64, limit: usize) -> anyhow::Result<Vec<Change>> {
+    pub async fn changes_after(
+        &self,
+        table: Table,
+        seq: i64,
+        limit: usize,
+    ) -> anyhow::Result<Vec<Change>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.with_reader(move |conn| -> anyhow::Result<_> {
             let mut stmt = conn.prepare_cached(
                 "SELECT seq, tbl, pk, sk, kind, old_image, new_image, at FROM changes
-                 WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                 WHERE tbl = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
             )?;
-            let rows = stmt.query_map(params![seq, limit], |row| {
+            let rows = stmt.query_map(params![table.name, seq, limit], |row| {
                 Ok((
                     row.get::<_, i64>(0)?,
                     row.get::<_, String>(1)?,

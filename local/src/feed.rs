@@ -1,0 +1,302 @@
+//! The feed reader: the dev server's stand-in for DynamoDB Streams and Lambda's event source
+//! mappings. For every `DynamoDB` stream event source in template.yaml it reads the table's
+//! rows of the embedded change feed in order, turns them into the stream event Lambda would
+//! deliver (event names, keys, old and new images as DynamoDB attribute values, sequence
+//! numbers, the stream ARN's shape), calls the consumer's handler in-process, and keeps its
+//! position (the checkpoint) in the store, so a restart resumes where it stopped.
+//!
+//! As Lambda does with `ReportBatchItemFailures`, a batch whose handler reports a failure is
+//! retried from the first failed record (with a backoff), and a record still failing after the
+//! source's `MaximumRetryAttempts` is given up on with an error in the log — the local
+//! dead-letter path — so one bad record cannot stall the feed forever.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use aws_lambda_events::event::dynamodb::{Event, EventRecord, StreamRecord, StreamViewType};
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
+use stockroom_notifications::{Consumers, StreamConsumer};
+use stockroom_store::changes::Change;
+use stockroom_store::sqlite::SqliteStore;
+use stockroom_store::tables::Table;
+
+use crate::template::StreamSource;
+
+/// How often a reader that found nothing new looks again: a change's notification shows up
+/// within about this long (plus the handler's own time).
+pub const POLL: Duration = Duration::from_millis(100);
+
+/// The region the local stream ARNs and records name.
+const REGION: &str = "local";
+
+/// The ARN of `table`'s stream, shaped like DynamoDB's
+/// (`arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>`).
+pub fn stream_arn(table: Table) -> String {
+    format!(
+        "arn:aws:dynamodb:{REGION}:000000000000:table/{}/stream/1970-01-01T00:00:00.000",
+        table.name
+    )
+}
+
+/// A change's position as a stream sequence number: digits, fixed width, so they sort as text
+/// as they do as numbers (DynamoDB's are 21 to 40 digits).
+pub fn sequence_number(seq: i64) -> String {
+    format!("{seq:021}")
+}
+
+fn parse_sequence_number(s: &str) -> Option<i64> {
+    s.parse().ok()
+}
+
+/// An item as DynamoDB attribute values: what a stream record's images hold.
+fn image(item: Option<&serde_json::Value>) -> anyhow::Result<serde_dynamo::Item> {
+    match item {
+        Some(item) => {
+            serde_dynamo::to_item(item).context("an item in the change feed is not a map")
+        }
+        None => Ok(serde_dynamo::Item::default()),
+    }
+}
+
+/// The stream record Lambda would deliver for `change` of `table`.
+///
+/// # Errors
+/// When an image in the feed is not a JSON object.
+pub fn stream_record(table: Table, change: &Change) -> anyhow::Result<EventRecord> {
+    let keys = serde_json::json!({"pk": change.pk, "sk": change.sk});
+    let mut dynamodb = StreamRecord::default();
+    dynamodb.approximate_creation_date_time = change.at;
+    dynamodb.keys = image(Some(&keys))?;
+    dynamodb.old_image = image(change.old_image.as_ref())?;
+    dynamodb.new_image = image(change.new_image.as_ref())?;
+    dynamodb.sequence_number = Some(sequence_number(change.seq));
+    dynamodb.size_bytes = [&change.old_image, &change.new_image]
+        .iter()
+        .filter_map(|i| i.as_ref())
+        .map(|i| i.to_string().len() as i64)
+        .sum();
+    dynamodb.stream_view_type = Some(StreamViewType::NewAndOldImages);
+    let mut record = EventRecord::default();
+    record.aws_region = REGION.to_owned();
+    record.change = dynamodb;
+    record.event_id = format!("{:032x}", change.seq);
+    record.event_name = change.kind.as_str().to_owned();
+    record.event_source = Some(String::from("aws:dynamodb"));
+    record.event_version = Some(String::from("1.1"));
+    record.event_source_arn = Some(stream_arn(table));
+    Ok(record)
+}
+
+/// The stream event of `changes` of `table`, in order.
+///
+/// # Errors
+/// As [`stream_record`].
+pub fn stream_event(table: Table, changes: &[Change]) -> anyhow::Result<Event> {
+    let mut event = Event::default();
+    event.records = changes
+        .iter()
+        .map(|c| stream_record(table, c))
+        .collect::<anyhow::Result<_>>()?;
+    Ok(event)
+}
+
+/// One event source mapping: a table's feed, a consumer, and where it stands.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    pub source: StreamSource,
+    pub table: Table,
+    pub consumer: StreamConsumer,
+}
+
+impl Mapping {
+    /// The mappings of the template's stream sources.
+    ///
+    /// # Errors
+    /// When a source reads a table the store does not know, or names a binary with no
+    /// consumer here: the dev server would silently drop a stream otherwise.
+    pub fn all(sources: Vec<StreamSource>) -> anyhow::Result<Vec<Self>> {
+        sources
+            .into_iter()
+            .map(|source| {
+                let table = stockroom_store::tables::Table::by_resource(&source.table)
+                    .with_context(|| {
+                        format!(
+                            "{} reads the stream of {}, which is not a service's table",
+                            source.function, source.table
+                        )
+                    })?;
+                let consumer = StreamConsumer::for_binary(&source.binary).with_context(|| {
+                    format!(
+                        "{}'s stream consumer {} has no handler in the dev server",
+                        source.function, source.binary
+                    )
+                })?;
+                Ok(Self {
+                    source,
+                    table,
+                    consumer,
+                })
+            })
+            .collect()
+    }
+
+    /// The checkpoint's name in the store: the consumer's binary.
+    fn name(&self) -> &str {
+        &self.source.binary
+    }
+
+    /// Reads and hands on one batch, if there is one. Returns whether there was.
+    ///
+    /// # Errors
+    /// When the store cannot be read or the checkpoint saved.
+    pub async fn step(
+        &self,
+        store: &SqliteStore,
+        consumers: &Consumers,
+        failures: &mut Failures,
+    ) -> anyhow::Result<bool> {
+        let from = store.checkpoint(self.name()).await?;
+        let changes = store
+            .changes_after(self.table, from, self.source.batch_size)
+            .await?;
+        let (Some(first), Some(last)) = (changes.first(), changes.last()) else {
+            return Ok(false);
+        };
+        let event = stream_event(self.table, &changes)?;
+        let response = self.consumer.handle(consumers, &event).await;
+        let done = match first_failure(&response) {
+            None => last.seq,
+            Some(failed) => {
+                // Lambda's reading: no (or an unknown) identifier fails the whole batch.
+                let failed = failed
+                    .and_then(parse_sequence_number)
+                    .filter(|f| changes.iter().any(|c| c.seq == *f))
+                    .unwrap_or(first.seq);
+                let attempts = failures.count(failed);
+                if attempts > self.source.max_retries {
+                    tracing::error!(
+                        consumer = self.name(),
+                        sequence_number = %sequence_number(failed),
+                        attempts,
+                        "stream record failed after every retry: given up on (the dead-letter path)"
+                    );
+                    failures.clear();
+                    failed
+                } else {
+                    tokio::time::sleep(failures.backoff()).await;
+                    failed - 1
+                }
+            }
+        };
+        if done != from {
+            store.save_checkpoint(self.name(), done).await?;
+        }
+        Ok(true)
+    }
+}
+
+fn first_failure(response: &DynamoDbEventResponse) -> Option<Option<&str>> {
+    response
+        .batch_item_failures
+        .first()
+        .map(|f| f.item_identifier.as_deref())
+}
+
+/// The record a mapping keeps failing on, and how often it has.
+#[derive(Debug, Default)]
+pub struct Failures {
+    seq: Option<i64>,
+    attempts: u32,
+}
+
+impl Failures {
+    /// Counts a failure of `seq`; returns how many in a row it has had.
+    fn count(&mut self, seq: i64) -> u32 {
+        if self.seq == Some(seq) {
+            self.attempts += 1;
+        } else {
+            self.seq = Some(seq);
+            self.attempts = 1;
+        }
+        self.attempts
+    }
+
+    fn clear(&mut self) {
+        *self = Self::default();
+    }
+
+    /// 100 ms, doubling with each attempt, at most 5 s.
+    fn backoff(&self) -> Duration {
+        Duration::from_millis(100u64.saturating_mul(1 << self.attempts.min(6)))
+            .min(Duration::from_secs(5))
+    }
+}
+
+/// The running feed readers. Dropping this leaves them running; [`Readers::stop`] stops them
+/// wherever they are, as a killed process would.
+#[derive(Debug)]
+pub struct Readers {
+    pub mappings: Vec<Mapping>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Readers {
+    pub fn stop(self) {
+        for task in self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Starts the feed readers of every stream event source in the template at `template`, over
+/// `store`'s change feed, with the local notifier (the log) and the environment's low-stock
+/// threshold.
+///
+/// # Errors
+/// When the template's stream sources cannot be read or served, or `store` is not embedded.
+pub fn start(
+    template: &std::path::Path,
+    store: &stockroom_store::Store,
+) -> anyhow::Result<Readers> {
+    let mappings = Mapping::all(crate::template::load_stream_sources(template)?)?;
+    let sqlite = store
+        .as_sqlite()
+        .context("the feed reader needs the embedded store's change feed")?
+        .clone();
+    let consumers = Consumers {
+        store: store.notifications()?,
+        notifier: Arc::new(stockroom_notifications::notifier::LogNotifier),
+        low_stock_threshold: stockroom_notifications::threshold_from_env()?,
+    };
+    let tasks = spawn(sqlite, Arc::new(consumers), mappings.clone());
+    Ok(Readers { mappings, tasks })
+}
+
+/// Runs every mapping until the process ends: each reads its feed, hands on what it finds, and
+/// sleeps [`POLL`] when there is nothing. An error reading the store is logged and retried.
+pub fn spawn(
+    store: SqliteStore,
+    consumers: Arc<Consumers>,
+    mappings: Vec<Mapping>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    for mapping in mappings {
+        let store = store.clone();
+        let consumers = Arc::clone(&consumers);
+        tasks.push(tokio::spawn(async move {
+            let mut failures = Failures::default();
+            loop {
+                match mapping.step(&store, &consumers, &mut failures).await {
+                    Ok(true) => {}
+                    Ok(false) => tokio::time::sleep(POLL).await,
+                    Err(err) => {
+                        tracing::error!(consumer = mapping.name(), error = ?err, "feed reader failed; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        }));
+    }
+    tasks
+}
