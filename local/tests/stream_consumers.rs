@@ -6,105 +6,37 @@
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use stockroom_domain::inventory::{Available, Quantity, StockMove};
-use stockroom_domain::notifications::{Delivery, Notification};
-use stockroom_domain::orders::{OrderId, OrderRequest, OrderStatus, RawLine};
+use stockroom_domain::notifications::Delivery;
+use stockroom_domain::orders::{OrderId, OrderStatus};
 use stockroom_domain::timestamp;
 use stockroom_local::feed::stream_event;
-use stockroom_notifications::notifier::Notifier;
+use stockroom_notifications::notifier::RecordingNotifier;
 use stockroom_notifications::{Consumers, StreamConsumer};
 use stockroom_store::Store;
 use stockroom_store::notifications::NotificationQuery;
-use stockroom_store::orders::PlaceOrder;
 use stockroom_store::sqlite::SqliteStore;
 use stockroom_store::tables::{INVENTORY, ORDERS, Table};
-use stockroom_store::testing::build;
-
-/// A notifier that counts what it sent, and fails the sends it is told to (by position).
-#[derive(Default)]
-struct Counting {
-    sent: Mutex<Vec<String>>,
-    attempts: Mutex<usize>,
-    fail_attempts: Vec<usize>,
-}
-
-#[async_trait]
-impl Notifier for Counting {
-    async fn send(&self, n: &Notification) -> anyhow::Result<()> {
-        let attempt = {
-            let mut attempts = self.attempts.lock().unwrap();
-            *attempts += 1;
-            *attempts
-        };
-        if self.fail_attempts.contains(&attempt) {
-            anyhow::bail!("the notifier is down (attempt {attempt})");
-        }
-        self.sent.lock().unwrap().push(n.id.to_string());
-        Ok(())
-    }
-}
-
-impl Counting {
-    /// How often each id was sent.
-    fn sends(&self) -> BTreeMap<String, usize> {
-        let mut sends = BTreeMap::new();
-        for id in self.sent.lock().unwrap().iter() {
-            *sends.entry(id.clone()).or_default() += 1;
-        }
-        sends
-    }
-}
+use stockroom_store::testing::{self, build};
 
 /// A store with `sku-kettle` at 12 available and `sku-mug` at 40, then: three orders placed (the
 /// first takes the kettles from 12 to 9), one shipped, one cancelled. The change feed then holds
 /// every kind of record the consumers must tell apart.
 async fn shop() -> (Store, Vec<OrderId>) {
     let store = Store::embedded(SqliteStore::in_memory().unwrap());
-    let now = timestamp::now();
-    for (sku, units) in [("sku-kettle", 12), ("sku-mug", 40)] {
-        store
-            .catalog()
-            .unwrap()
-            .create_product(&build::product(sku, 1250, None, now))
-            .await
-            .unwrap();
-        store
-            .inventory()
-            .unwrap()
-            .set_stock(&build::id(sku), Available::new(units).unwrap(), now)
-            .await
-            .unwrap();
-    }
-    let orders = store.orders().unwrap();
+    testing::stocked(&store, &[("sku-kettle", 12), ("sku-mug", 40)]).await;
     let mut ids = Vec::new();
     for (sku, quantity) in [("sku-kettle", 3), ("sku-mug", 1), ("sku-mug", 2)] {
-        let request = OrderRequest::parse(
-            Some("cust-1"),
-            Some(&[RawLine {
-                product_id: Some(sku.to_owned()),
-                quantity: Some(quantity),
-            }]),
-        )
-        .unwrap();
-        let placed = orders
-            .place_order(&PlaceOrder {
-                id: OrderId::generate(),
-                request,
-                key: Some(
-                    stockroom_domain::orders::IdempotencyKey::parse(&format!(
-                        "key-{sku}-{quantity}"
-                    ))
-                    .unwrap(),
-                ),
-                now: timestamp::now(),
-            })
-            .await
-            .unwrap();
-        ids.push(placed.order.id);
+        let key = format!("key-{sku}-{quantity}");
+        ids.push(
+            testing::place(&store, "cust-1", &[(sku, quantity)], Some(&key))
+                .await
+                .id,
+        );
     }
+    let orders = store.orders().unwrap();
     orders
         .change_status(&ids[1], OrderStatus::Shipped, timestamp::now())
         .await
@@ -134,7 +66,7 @@ async fn batches(
         .collect()
 }
 
-fn consumers(store: &Store, notifier: Arc<Counting>) -> Consumers {
+fn consumers(store: &Store, notifier: Arc<RecordingNotifier>) -> Consumers {
     Consumers {
         store: store.notifications().unwrap(),
         notifier,
@@ -175,7 +107,7 @@ fn expected_ids(orders: &[OrderId]) -> Vec<String> {
 #[tokio::test]
 async fn every_batch_delivered_three_times_records_and_sends_each_notification_once() {
     let (store, orders) = shop().await;
-    let notifier = Arc::new(Counting::default());
+    let notifier = Arc::new(RecordingNotifier::default());
     let consumers = consumers(&store, Arc::clone(&notifier));
 
     let mut batches_seen = 0;
@@ -223,10 +155,7 @@ async fn every_batch_delivered_three_times_records_and_sends_each_notification_o
 async fn a_batch_failing_in_the_middle_reports_that_record_and_its_replay_finishes_the_rest_once() {
     let (store, orders) = shop().await;
     // The notifier fails the second send it is asked for.
-    let notifier = Arc::new(Counting {
-        fail_attempts: vec![2],
-        ..Counting::default()
-    });
+    let notifier = Arc::new(RecordingNotifier::failing(&[2]));
     let consumers = consumers(&store, Arc::clone(&notifier));
     let [event] = batches(&store, ORDERS, 1000).await.try_into().unwrap();
 
@@ -277,13 +206,13 @@ async fn a_batch_failing_in_the_middle_reports_that_record_and_its_replay_finish
     assert_eq!(sends.keys().cloned().collect::<Vec<_>>(), expected);
     assert!(sends.values().all(|n| *n == 1), "{sends:?}");
     // Five sent, and the one attempt that failed.
-    assert_eq!(*notifier.attempts.lock().unwrap(), expected.len() + 1);
+    assert_eq!(notifier.attempts(), expected.len() + 1);
 }
 
 #[tokio::test]
 async fn an_undecodable_record_is_reported_without_a_panic_and_the_records_before_it_are_handled() {
     let (store, orders) = shop().await;
-    let notifier = Arc::new(Counting::default());
+    let notifier = Arc::new(RecordingNotifier::default());
     let consumers = consumers(&store, Arc::clone(&notifier));
     let [mut event] = batches(&store, ORDERS, 1000).await.try_into().unwrap();
     // The third record's order has a total that is not a number.
@@ -349,7 +278,7 @@ async fn stock_that_stays_below_or_rises_raises_nothing_and_each_fall_raises_one
         .await
         .unwrap();
 
-    let notifier = Arc::new(Counting::default());
+    let notifier = Arc::new(RecordingNotifier::default());
     let consumers = consumers(&store, Arc::clone(&notifier));
     for event in batches(&store, INVENTORY, 100).await {
         let response = StreamConsumer::OnStockChange

@@ -65,3 +65,25 @@ impl StreamConsumer {
         }
     }
 }
+
+/// The main of a stream consumer's Lambda function: opens the store and the notifier the
+/// environment describes, reads the low-stock threshold, and runs `consumer` on every event.
+///
+/// # Errors
+/// When the store, the notifier or the threshold is misconfigured (a failed cold start, with
+/// the sentence in the log), or the runtime fails.
+pub async fn run_stream_consumer(consumer: StreamConsumer) -> Result<(), lambda_runtime::Error> {
+    use lambda_runtime::{LambdaEvent, service_fn};
+    let consumers = Consumers {
+        store: stockroom_store::Store::from_env().await?.notifications()?,
+        notifier: notifier::from_env().await?,
+        low_stock_threshold: threshold_from_env()?,
+    };
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Event>| {
+        let consumers = &consumers;
+        async move {
+            Ok::<_, std::convert::Infallible>(consumer.handle(consumers, &event.payload).await)
+        }
+    }))
+    .await
+}

@@ -33,6 +33,57 @@ impl Notifier for LogNotifier {
     }
 }
 
+/// A notifier that remembers what it sent and fails the attempts it is told to (by their
+/// position, from 1): what the tests count exactly-once against.
+#[derive(Debug, Default)]
+pub struct RecordingNotifier {
+    sent: std::sync::Mutex<Vec<String>>,
+    attempts: std::sync::atomic::AtomicUsize,
+    fail_attempts: Vec<usize>,
+}
+
+impl RecordingNotifier {
+    /// One that fails the `attempts`-th sends (1 is the first) and sends the rest.
+    pub fn failing(attempts: &[usize]) -> Self {
+        Self {
+            fail_attempts: attempts.to_vec(),
+            ..Self::default()
+        }
+    }
+
+    /// How often each notification id was sent.
+    pub fn sends(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut sends = std::collections::BTreeMap::new();
+        for id in self.sent.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            *sends.entry(id.clone()).or_default() += 1;
+        }
+        sends
+    }
+
+    /// How many sends were attempted, failed ones included.
+    pub fn attempts(&self) -> usize {
+        self.attempts.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl Notifier for RecordingNotifier {
+    async fn send(&self, n: &Notification) -> anyhow::Result<()> {
+        let attempt = self
+            .attempts
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        if self.fail_attempts.contains(&attempt) {
+            anyhow::bail!("the notifier is down (attempt {attempt})");
+        }
+        self.sent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(n.id.to_string());
+        Ok(())
+    }
+}
+
 /// Publishes each notification to an SNS FIFO topic: the body is the notification as JSON, the
 /// deduplication id its id, the group its order or product, and its kind a message attribute
 /// subscribers can filter on.

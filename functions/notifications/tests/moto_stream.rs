@@ -8,34 +8,20 @@
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use aws_lambda_events::event::dynamodb::Event;
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use serde_json::{Value, json};
-use stockroom_domain::inventory::Available;
-use stockroom_domain::notifications::{Delivery, Notification};
-use stockroom_domain::orders::{OrderId, OrderRequest, OrderStatus, RawLine};
+use stockroom_domain::notifications::Delivery;
+use stockroom_domain::orders::{OrderId, OrderStatus};
 use stockroom_domain::timestamp;
-use stockroom_notifications::notifier::Notifier;
+use stockroom_notifications::notifier::RecordingNotifier;
 use stockroom_notifications::{Consumers, StreamConsumer};
 use stockroom_store::Store;
 use stockroom_store::notifications::NotificationQuery;
-use stockroom_store::orders::PlaceOrder;
 use stockroom_store::tables::{INVENTORY, ORDERS, Table};
-use stockroom_store::testing::{build, workspace};
-
-#[derive(Default)]
-struct Counting(Mutex<Vec<String>>);
-
-#[async_trait]
-impl Notifier for Counting {
-    async fn send(&self, n: &Notification) -> anyhow::Result<()> {
-        self.0.lock().unwrap().push(n.id.to_string());
-        Ok(())
-    }
-}
+use stockroom_store::testing::{self, workspace};
 
 async fn streams_client() -> aws_sdk_dynamodbstreams::Client {
     let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap();
@@ -143,44 +129,16 @@ fn event(records: &[Value]) -> Event {
 /// Two orders (3 of 12 kettles: the kettles fall to 9; 1 mug), the first shipped, the second
 /// cancelled, all through the DynamoDB adapters.
 async fn shop(store: &Store) -> Vec<OrderId> {
-    let now = timestamp::now();
-    for (sku, units) in [("sku-kettle", 12), ("sku-mug", 40)] {
-        store
-            .catalog()
-            .unwrap()
-            .create_product(&build::product(sku, 1250, None, now))
-            .await
-            .unwrap();
-        store
-            .inventory()
-            .unwrap()
-            .set_stock(&build::id(sku), Available::new(units).unwrap(), now)
-            .await
-            .unwrap();
-    }
-    let orders = store.orders().unwrap();
+    testing::stocked(store, &[("sku-kettle", 12), ("sku-mug", 40)]).await;
     let mut ids = Vec::new();
     for (sku, quantity) in [("sku-kettle", 3), ("sku-mug", 1)] {
-        let request = OrderRequest::parse(
-            Some("cust-1"),
-            Some(&[RawLine {
-                product_id: Some(sku.to_owned()),
-                quantity: Some(quantity),
-            }]),
-        )
-        .unwrap();
-        let id = OrderId::generate();
-        orders
-            .place_order(&PlaceOrder {
-                id: id.clone(),
-                request,
-                key: Some(stockroom_domain::orders::IdempotencyKey::parse(sku).unwrap()),
-                now: timestamp::now(),
-            })
-            .await
-            .unwrap();
-        ids.push(id);
+        ids.push(
+            testing::place(store, "cust-1", &[(sku, quantity)], Some(sku))
+                .await
+                .id,
+        );
     }
+    let orders = store.orders().unwrap();
     orders
         .change_status(&ids[0], OrderStatus::Shipped, timestamp::now())
         .await
@@ -210,7 +168,7 @@ async fn the_consumers_notify_once_from_the_records_dynamodb_streams_really_deli
     assert_eq!(order_records.len(), 6, "{order_records:#?}");
     assert!(stock_records.len() >= 6, "{stock_records:#?}");
 
-    let notifier = Arc::new(Counting::default());
+    let notifier = Arc::new(RecordingNotifier::default());
     let consumers = Consumers {
         store: store.notifications().unwrap(),
         notifier: notifier.clone(),
@@ -253,12 +211,11 @@ async fn the_consumers_notify_once_from_the_records_dynamodb_streams_really_deli
     expected.insert(low[0].clone());
     assert_eq!(recorded.keys().cloned().collect::<BTreeSet<_>>(), expected);
     assert!(recorded.values().all(|s| *s == Delivery::Sent));
-    let mut sent = notifier.0.lock().unwrap().clone();
-    sent.sort();
-    assert_eq!(
-        sent,
-        expected.into_iter().collect::<Vec<_>>(),
-        "each sent exactly once"
+    let sends = notifier.sends();
+    assert_eq!(sends.keys().cloned().collect::<BTreeSet<_>>(), expected);
+    assert!(
+        sends.values().all(|n| *n == 1),
+        "each sent exactly once: {sends:?}"
     );
 }
 

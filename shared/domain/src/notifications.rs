@@ -154,6 +154,16 @@ impl From<NotificationId> for String {
     }
 }
 
+impl CursorKey for NotificationId {
+    fn to_cursor(&self) -> String {
+        self.0.clone()
+    }
+
+    fn from_cursor(s: &str) -> Option<Self> {
+        Self::parse(s).ok()
+    }
+}
+
 impl std::fmt::Display for NotificationId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -282,33 +292,8 @@ fn format_money(minor: i64, currency: &str) -> String {
 }
 
 /// The key notifications are listed by, newest first: when it was recorded, then its id.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct NotificationKey {
-    pub created_at: DateTime<Utc>,
-    pub id: NotificationId,
-}
-
-impl NotificationKey {
-    /// The key as stored (`listed`): it sorts as the key does.
-    pub fn sort_key(&self) -> String {
-        format!("{}#{}", crate::timestamp::format(&self.created_at), self.id)
-    }
-}
-
-impl CursorKey for NotificationKey {
-    fn to_cursor(&self) -> String {
-        self.sort_key()
-    }
-
-    fn from_cursor(s: &str) -> Option<Self> {
-        let (at, id) = s.split_once('#')?;
-        let created_at = DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc);
-        Some(Self {
-            created_at,
-            id: NotificationId::parse(id).ok()?,
-        })
-    }
-}
+/// Stored as `listed` ([`crate::page::TimeKey::sort_key`]).
+pub type NotificationKey = crate::page::TimeKey<NotificationId>;
 
 #[cfg(test)]
 mod tests {

@@ -12,7 +12,6 @@ use sha2::{Digest as _, Sha256};
 
 use crate::id::quoted;
 use crate::inventory::{Quantity, StockMove};
-use crate::page::CursorKey;
 use crate::{Currency, FieldError, Price, ProductId};
 
 id_type!(
@@ -359,36 +358,9 @@ impl OrderId {
     }
 }
 
-/// The key a customer's orders are listed by, newest first: when it was placed, then its id
-/// (two orders in the same millisecond keep a fixed order).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct OrderKey {
-    pub created_at: DateTime<Utc>,
-    pub id: OrderId,
-}
-
-impl OrderKey {
-    /// The key as stored in the orders table's `by-customer` index (`placed`): it sorts as
-    /// the key does.
-    pub fn sort_key(&self) -> String {
-        format!("{}#{}", crate::timestamp::format(&self.created_at), self.id)
-    }
-}
-
-impl CursorKey for OrderKey {
-    fn to_cursor(&self) -> String {
-        self.sort_key()
-    }
-
-    fn from_cursor(s: &str) -> Option<Self> {
-        let (at, id) = s.split_once('#')?;
-        let created_at = DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc);
-        Some(Self {
-            created_at,
-            id: OrderId::parse(id).ok()?,
-        })
-    }
-}
+/// The key a customer's orders are listed by, newest first: when it was placed, then its id.
+/// Stored as the orders table's `by-customer` index key `placed` ([`TimeKey::sort_key`]).
+pub type OrderKey = crate::page::TimeKey<OrderId>;
 
 /// An `Idempotency-Key` header: 1 to 255 printable ASCII characters, chosen by the client.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -419,6 +391,7 @@ impl IdempotencyKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::page::CursorKey;
 
     fn line(p: &str, q: i64) -> RawLine {
         RawLine {

@@ -53,6 +53,43 @@ pub trait CursorKey: Sized {
     fn from_cursor(s: &str) -> Option<Self>;
 }
 
+/// The key of a list in time order (orders, notifications): when the item was made, then its
+/// id, so two items of one millisecond keep a fixed order. Lists read it newest first.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TimeKey<I> {
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub id: I,
+}
+
+impl<I: CursorKey> TimeKey<I> {
+    /// The key as stored (`<created_at>#<id>`, the range key of a list's index): it sorts as
+    /// the key does.
+    pub fn sort_key(&self) -> String {
+        format!(
+            "{}#{}",
+            crate::timestamp::format(&self.created_at),
+            self.id.to_cursor()
+        )
+    }
+}
+
+impl<I: CursorKey> CursorKey for TimeKey<I> {
+    fn to_cursor(&self) -> String {
+        self.sort_key()
+    }
+
+    fn from_cursor(s: &str) -> Option<Self> {
+        let (at, id) = s.split_once('#')?;
+        let created_at = chrono::DateTime::parse_from_rfc3339(at)
+            .ok()?
+            .with_timezone(&chrono::Utc);
+        Some(Self {
+            created_at,
+            id: I::from_cursor(id)?,
+        })
+    }
+}
+
 /// Where the next page starts: after the item with this key. Clients see it only as an opaque
 /// token, so the encoding can change without breaking anyone who treats it that way.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -271,6 +271,66 @@ pub async fn dynamodb_store() -> crate::Store {
     )
 }
 
+/// Puts each `(sku, units)` in `store`'s catalog at 12.50 USD with that many available.
+///
+/// # Panics
+/// When a write fails: a test helper.
+pub async fn stocked(store: &crate::Store, products: &[(&str, i64)]) {
+    let now = stockroom_domain::timestamp::now();
+    for (sku, units) in products {
+        store
+            .catalog()
+            .expect("the catalog port")
+            .create_product(&build::product(sku, 1250, None, now))
+            .await
+            .expect("the product is created");
+        store
+            .inventory()
+            .expect("the inventory port")
+            .set_stock(
+                &build::id(sku),
+                stockroom_domain::inventory::Available::new(*units).expect("a valid level"),
+                now,
+            )
+            .await
+            .expect("the stock is set");
+    }
+}
+
+/// Places `customer`'s order of `(sku, quantity)` lines in `store` now, under `key` if given.
+///
+/// # Panics
+/// When the order is invalid or cannot be placed: a test helper.
+pub async fn place(
+    store: &crate::Store,
+    customer: &str,
+    lines: &[(&str, i64)],
+    key: Option<&str>,
+) -> stockroom_domain::orders::Order {
+    use stockroom_domain::orders::{IdempotencyKey, OrderId, OrderRequest, RawLine};
+    let lines: Vec<RawLine> = lines
+        .iter()
+        .map(|(sku, quantity)| RawLine {
+            product_id: Some((*sku).to_owned()),
+            quantity: Some(*quantity),
+        })
+        .collect();
+    let request = OrderRequest::parse(Some(customer), Some(&lines)).expect("a valid order");
+    let now = stockroom_domain::timestamp::now();
+    store
+        .orders()
+        .expect("the orders port")
+        .place_order(&crate::orders::PlaceOrder {
+            id: OrderId::at(now),
+            request,
+            key: key.map(|k| IdempotencyKey::parse(k).expect("a valid key")),
+            now,
+        })
+        .await
+        .expect("the order is placed")
+        .order
+}
+
 /// A path for a new embedded store file in a new temporary directory.
 pub fn temp_store_path() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("stockroom-test-{}", ulid::Ulid::new()));
