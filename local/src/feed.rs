@@ -300,3 +300,127 @@ pub fn spawn(
     }
     tasks
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+    use chrono::{DateTime, Utc};
+    use stockroom_domain::notifications::{Notification, NotificationId};
+    use stockroom_notifications::notifier::RecordingNotifier;
+    use stockroom_store::Store;
+    use stockroom_store::notifications::NotificationWriter;
+    use stockroom_store::tables::ORDERS;
+
+    use super::*;
+
+    /// The store's notifications port, except that recording the notification of `poison`
+    /// always fails, and counts how often it was tried.
+    struct Poisoned {
+        inner: Arc<dyn NotificationWriter>,
+        poison: String,
+        tries: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl NotificationWriter for Poisoned {
+        async fn record(&self, n: &Notification) -> anyhow::Result<Notification> {
+            if n.id.as_str().ends_with(&self.poison) {
+                self.tries.fetch_add(1, Ordering::SeqCst);
+                anyhow::bail!("the store refuses this one");
+            }
+            self.inner.record(n).await
+        }
+
+        async fn mark_sent(&self, id: &NotificationId, at: DateTime<Utc>) -> anyhow::Result<()> {
+            self.inner.mark_sent(id, at).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_record_that_keeps_failing_is_retried_then_given_up_on_and_the_feed_goes_on() {
+        let store = Store::embedded(SqliteStore::in_memory().unwrap());
+        stockroom_store::testing::stocked(&store, &[("sku-mug", 40)]).await;
+        let mut orders = Vec::new();
+        for _ in 0..3 {
+            orders.push(
+                stockroom_store::testing::place(&store, "cust-1", &[("sku-mug", 1)], None)
+                    .await
+                    .id,
+            );
+        }
+        let poisoned = Arc::new(Poisoned {
+            inner: store.notifications().unwrap(),
+            poison: orders[1].to_string(),
+            tries: AtomicUsize::new(0),
+        });
+        let notifier = Arc::new(RecordingNotifier::default());
+        let consumers = Consumers {
+            store: poisoned.clone(),
+            notifier: notifier.clone(),
+            low_stock_threshold: 10,
+        };
+        let mapping = Mapping {
+            source: StreamSource {
+                function: String::from("OnOrderChangeFunction"),
+                binary: String::from("on_order_change"),
+                table: String::from("OrdersTable"),
+                batch_size: 100,
+                max_retries: 2,
+            },
+            table: ORDERS,
+            consumer: StreamConsumer::OnOrderChange,
+        };
+        let sqlite = store.as_sqlite().unwrap();
+        let mut failures = Failures::default();
+        // The first order goes out and the second fails: the checkpoint stops just before it.
+        assert!(
+            mapping
+                .step(sqlite, &consumers, &mut failures)
+                .await
+                .unwrap()
+        );
+        let sent = |id: &OrderId| format!("order_confirmation:{id}");
+        use stockroom_domain::orders::OrderId;
+        assert_eq!(
+            notifier.sends().into_keys().collect::<Vec<_>>(),
+            [sent(&orders[0])]
+        );
+        // Two retries from it (the source's MaximumRetryAttempts), then it is given up on.
+        for _ in 0..2 {
+            mapping
+                .step(sqlite, &consumers, &mut failures)
+                .await
+                .unwrap();
+        }
+        assert_eq!(poisoned.tries.load(Ordering::SeqCst), 3);
+        assert_eq!(notifier.sends().len(), 1);
+        // The next batch starts after it: the third order goes out, the first is not resent.
+        mapping
+            .step(sqlite, &consumers, &mut failures)
+            .await
+            .unwrap();
+        assert_eq!(poisoned.tries.load(Ordering::SeqCst), 3);
+        let mut expected = vec![sent(&orders[0]), sent(&orders[2])];
+        expected.sort();
+        assert_eq!(notifier.sends().into_keys().collect::<Vec<_>>(), expected);
+        assert!(notifier.sends().values().all(|n| *n == 1));
+        // And then there is nothing left to read.
+        assert!(
+            !mapping
+                .step(sqlite, &consumers, &mut failures)
+                .await
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn sequence_numbers_are_fixed_width_digits_that_sort_as_their_changes() {
+        assert_eq!(sequence_number(7), "000000000000000000007");
+        assert!(sequence_number(9) < sequence_number(10));
+        assert_eq!(parse_sequence_number(&sequence_number(123)), Some(123));
+    }
+}
