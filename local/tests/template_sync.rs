@@ -1,4 +1,4 @@
-//! template.yaml is the single source of truth for routes: the dev server's handlers and the
+//! template.yaml is the single source of truth for routes and stream sources: the dev server's handlers and the
 //! `cargo lambda watch` router must name exactly its routes and binaries.
 
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
@@ -64,4 +64,41 @@ fn the_cargo_lambda_watch_router_matches_the_template() {
         .map(|r| (r.method, r.path, r.binary))
         .collect();
     assert_eq!(watch, template);
+}
+
+#[test]
+fn every_stream_source_has_a_consumer_binary_and_every_consumer_a_stream_source() {
+    let sources =
+        stockroom_local::template::load_stream_sources(&workspace().join("template.yaml")).unwrap();
+    let mappings = stockroom_local::feed::Mapping::all(sources.clone()).unwrap();
+    let bins: BTreeSet<String> = cargo_bins().unwrap().into_iter().map(|b| b.name).collect();
+    for source in &sources {
+        assert!(
+            bins.contains(&source.binary),
+            "no workspace binary {}",
+            source.binary
+        );
+    }
+    let consumed: BTreeSet<&str> = mappings.iter().map(|m| m.consumer.binary()).collect();
+    let consumers: BTreeSet<&str> = stockroom_notifications::StreamConsumer::ALL
+        .iter()
+        .map(|c| c.binary())
+        .collect();
+    assert_eq!(
+        consumed, consumers,
+        "a consumer without a stream source in template.yaml"
+    );
+    // The orders and the inventory streams, each read by its consumer.
+    let tables: BTreeSet<(&str, &str)> = mappings
+        .iter()
+        .map(|m| (m.table.name, m.consumer.binary()))
+        .collect();
+    assert_eq!(
+        tables,
+        [
+            ("inventory", "on_stock_change"),
+            ("orders", "on_order_change")
+        ]
+        .into()
+    );
 }
