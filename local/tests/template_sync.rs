@@ -1,5 +1,6 @@
-//! template.yaml is the single source of truth for routes and stream sources: the dev server's handlers and the
-//! `cargo lambda watch` router must name exactly its routes and binaries.
+//! template.yaml is the single source of truth for routes and stream sources: the dev server's
+//! handlers, its stream consumers and the `cargo lambda watch` router must name exactly its
+//! routes, sources and binaries.
 
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
 
