@@ -4,12 +4,16 @@
 //! the binary under a loopback Lambda Runtime API, times exec -> first `next` (init), the first
 //! invocation with the function's `events/` sample, and warm invocations; reads peak RSS; and,
 //! against the DynamoDB adapter, counts DynamoDB operations per invocation from the SDK
-//! interceptor's log lines. Then binary sizes per architecture and dev-server throughput: reads
-//! at 64 connections, `POST /orders` and `POST /carts/{cart_id}/items` at 16.
+//! interceptor's log lines. The stream consumers get a batch of fresh stream records per
+//! invocation instead, once as a first delivery and once as a replay of records already
+//! handled ([`streams`]), in a table of their own. Then binary sizes per architecture and
+//! dev-server throughput: reads at 64 connections, `POST /orders` and
+//! `POST /carts/{cart_id}/items` at 16.
 //! Absolute times on a shared two-core machine are noisy; the ratios to the floor are the
 //! figures to compare across runs.
 
 mod runtime_api;
+mod streams;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,15 +29,22 @@ use stockroom_store::tables::Table;
 use tokio::io::AsyncBufReadExt as _;
 
 use crate::runtime_api::{Answer, RuntimeApi};
+use crate::streams::{Delivery, Handled};
 
-/// Every function binary template.yaml deploys, in its order: what the benchmark measures
-/// unless `--functions` says otherwise.
+/// Every function binary template.yaml deploys, the HTTP ones in its order, then the stream
+/// consumers: what the benchmark measures unless `--functions` says otherwise.
 fn template_functions() -> anyhow::Result<Vec<String>> {
-    let routes = stockroom_local::template::load(&workspace().join("template.yaml"))?;
+    let template = workspace().join("template.yaml");
+    let routes = stockroom_local::template::load(&template)?;
+    let sources = stockroom_local::template::load_stream_sources(&template)?;
     let mut functions: Vec<String> = Vec::new();
-    for route in routes {
-        if !functions.contains(&route.binary) {
-            functions.push(route.binary);
+    let binaries = routes
+        .into_iter()
+        .map(|r| r.binary)
+        .chain(sources.into_iter().map(|s| s.binary));
+    for binary in binaries {
+        if !functions.contains(&binary) {
+            functions.push(binary);
         }
     }
     Ok(functions)
@@ -178,24 +189,39 @@ struct Sample {
     /// How the warm calls answered (see [`answer_label`]), and how many times each.
     warm_answers: BTreeMap<String, usize>,
     calls_per_invocation: Option<f64>,
+    /// What a stream consumer logged it did with its batches, over all the calls.
+    handled: Handled,
 }
 
 /// The response header `place_order` sets on an answer replayed for a reused idempotency key.
 const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
 
+/// The label of a stream consumer's answer that reported records it could not handle.
+const BATCH_ITEM_FAILURES: &str = "batch item failures";
+
 /// An answer as the tables show it: the HTTP status, `replayed` added when `place_order`
 /// answered from an earlier order with the same key (it wrote nothing), `ok` for a function
-/// that is not an HTTP one, `error` for an invocation error.
+/// that is not an HTTP one (a stream consumer reporting no `batchItemFailures`),
+/// [`BATCH_ITEM_FAILURES`] when one reported some, `error` for an invocation error.
 fn answer_label(answer: &Answer) -> String {
     let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+    let batch_failures = body["batchItemFailures"]
+        .as_array()
+        .is_some_and(|f| !f.is_empty());
     match (answer.ok, body["statusCode"].as_u64()) {
         (true, Some(code)) if body["headers"][IDEMPOTENT_REPLAYED] == "true" => {
             format!("{code} replayed")
         }
         (true, Some(code)) => code.to_string(),
+        (true, None) if batch_failures => String::from(BATCH_ITEM_FAILURES),
         (true, None) => String::from("ok"),
         (false, _) => String::from("error"),
     }
+}
+
+/// Whether an answer labelled `label` means the function is broken rather than slow.
+fn is_failure(label: &str) -> bool {
+    label == "error" || label == BATCH_ITEM_FAILURES || label.starts_with('5')
 }
 
 fn percentile(values: &[Duration], p: f64) -> Duration {
@@ -261,6 +287,10 @@ fn event_for(function: &str) -> anyhow::Result<Value> {
 ///   next would answer 409), a line is removed and a cart deleted once (404 after), and adds to
 ///   one cart would reach the 1000 units a line holds. `checkout` also gets a unique
 ///   `Idempotency-Key` per call when the sample sends one, as `place_order` does.
+/// - the stream consumers (`on_order_change`, `on_stock_change`): each call a batch of fresh
+///   stream records of its own, from `batches` (see [`streams`]): their events/ samples are two
+///   and three records (one of the stock sample's crosses the threshold), not a full batch,
+///   and would be replays from the second call on.
 fn events_for(
     function: &str,
     sample: &Value,
@@ -320,6 +350,16 @@ fn events_for(
                     Ok(serde_json::from_str(&text)?)
                 })
                 .collect()
+        }
+        f if streams::consumer(f).is_some() => {
+            let batches = &setup.batches;
+            if batches.len() < invocations {
+                bail!(
+                    "{function}: {} batches prepared for {invocations} calls",
+                    batches.len()
+                );
+            }
+            Ok(batches.iter().take(invocations).cloned().collect())
         }
         _ => Ok(vec![sample.clone(); invocations]),
     }
@@ -404,7 +444,7 @@ async fn cold_start(
     let (first, answer) = api.invoke(event.clone()).await?;
     sample.first = first;
     sample.first_status = answer_label(&answer);
-    let failed = sample.first_status == "error" || sample.first_status.starts_with('5');
+    let failed = is_failure(&sample.first_status);
     let log_lines = tokio::spawn(async move { lines.await.unwrap_or_default() });
     for event in warm_events {
         let (took, answer) = api.invoke(event.clone()).await?;
@@ -437,6 +477,7 @@ async fn cold_start(
     #[allow(clippy::cast_precision_loss)]
     let per = calls as f64 / events.len() as f64;
     sample.calls_per_invocation = Some(per);
+    sample.handled = Handled::from_log(&lines);
     Ok(sample)
 }
 
@@ -455,6 +496,42 @@ struct Setup {
     orders: Vec<OrderId>,
     /// Carts with the sample cart's lines, for adding to and checking out.
     carts: Vec<CartId>,
+    /// Stream events of fresh records, for the stream consumers.
+    batches: Vec<Value>,
+}
+
+/// What the run keeps from row to row: the DynamoDB tables, created once (they live for the
+/// whole run), and the scratch store the stream consumers' batches are made in.
+#[derive(Default)]
+struct Run {
+    tables: Option<Vec<(String, Table, String)>>,
+    feed: Option<streams::Feed>,
+}
+
+/// What one row measures: a function, and for a stream consumer how its batches reach it.
+#[derive(Debug, Clone)]
+struct Case {
+    function: String,
+    delivery: Option<Delivery>,
+}
+
+impl Case {
+    /// The rows of `function`: one, or for a stream consumer a first delivery of fresh records
+    /// and a replay of records already handled (what at-least-once delivery resends).
+    fn of(function: &str) -> Vec<Self> {
+        let deliveries = if streams::consumer(function).is_some() {
+            vec![Some(Delivery::First), Some(Delivery::Replay)]
+        } else {
+            vec![None]
+        };
+        deliveries
+            .into_iter()
+            .map(|delivery| Self {
+                function: function.to_owned(),
+                delivery,
+            })
+            .collect()
+    }
 }
 
 /// Gives `function` a store with the sample products, stock and order in it, enough stock that
@@ -462,8 +539,8 @@ struct Setup {
 /// [`prepare_function`] adds for `invocations` calls.
 async fn prepare(
     store: Store,
-    tables: &mut Option<Vec<(String, Table, String)>>,
-    function: &str,
+    run: &mut Run,
+    case: &Case,
     invocations: usize,
 ) -> anyhow::Result<Prepared> {
     match store {
@@ -474,7 +551,7 @@ async fn prepare(
                 &dir.join(stockroom_store::config::EMBEDDED_FILE),
             )?);
             seed(&seeded).await?;
-            let setup = prepare_function(&seeded, function, invocations).await?;
+            let setup = prepare_function(&seeded, case, invocations, &mut run.feed).await?;
             Ok(Prepared {
                 env: vec![(
                     String::from("STOCKROOM_DATA_DIR"),
@@ -487,22 +564,22 @@ async fn prepare(
         Store::DynamoDb => {
             // Every table template.yaml's Globals give the functions, created once per run
             // from its key schema, under the variable the template sets.
-            if tables.is_none() {
+            if run.tables.is_none() {
                 let mut created = Vec::new();
                 for (var, table) in stockroom_store::testing::global_table_vars()? {
                     let name = stockroom_store::testing::create_table(table).await;
                     created.push((var, table, name));
                 }
-                *tables = Some(created);
+                run.tables = Some(created);
             }
-            let tables = tables.clone().unwrap_or_default();
+            let tables = run.tables.clone().unwrap_or_default();
             let client = stockroom_store::dynamodb::client_from_env().await;
             let store = stockroom_store::Store::dynamodb(
                 client,
                 tables.iter().map(|(_, table, name)| (*table, name.clone())),
             );
             seed(&store).await?;
-            let setup = prepare_function(&store, function, invocations).await?;
+            let setup = prepare_function(&store, case, invocations, &mut run.feed).await?;
             Ok(Prepared {
                 env: tables
                     .into_iter()
@@ -578,15 +655,18 @@ async fn fill_cart(store: &stockroom_store::Store) -> anyhow::Result<CartId> {
 
 /// What `function`'s calls need in the store besides [`seed`], so each of `invocations` calls
 /// does the same work: a confirmed order of its own for every status change and a filled cart
-/// of its own for every cart change but a set (see [`events_for`]), and a full page of the sample
+/// of its own for every cart change but a set (see [`events_for`]), a full page of the sample
 /// customer's orders for `list_orders` (the seed has one; on DynamoDB, whose tables live for
-/// the whole run, they only add up).
+/// the whole run, they only add up), and a batch of fresh stream records for every call of a
+/// stream consumer, handled beforehand in this store for a replay (see [`streams::batches`]).
 async fn prepare_function(
     store: &stockroom_store::Store,
-    function: &str,
+    case: &Case,
     invocations: usize,
+    feed: &mut Option<streams::Feed>,
 ) -> anyhow::Result<Setup> {
     let mut setup = Setup::default();
+    let function = case.function.as_str();
     match function {
         "update_order_status" | "cancel_order" => {
             for _ in 0..invocations {
@@ -603,15 +683,45 @@ async fn prepare_function(
                 place(store, stockroom_local::seed::SAMPLE_CUSTOMER).await?;
             }
         }
-        _ => {}
+        _ => {
+            if let (Some(consumer), Some(delivery)) = (streams::consumer(function), case.delivery) {
+                setup.batches =
+                    streams::batches(feed, store, consumer, delivery, invocations).await?;
+            }
+        }
     }
     Ok(setup)
 }
 
 struct Row {
     function: String,
+    /// For a stream consumer: how its batches reached it, and the records in each.
+    batches: Option<(Delivery, usize)>,
     store: &'static str,
     samples: Vec<Sample>,
+}
+
+impl Row {
+    /// The function, and for a stream consumer how its batches reached it.
+    fn name(&self) -> String {
+        match self.batches {
+            Some((delivery, _)) => format!("{} ({})", self.function, delivery.name()),
+            None => self.function.clone(),
+        }
+    }
+
+    /// What a stream consumer's row logged it did with its batches, over every call, and what
+    /// it had to do: every record notified about once (a first delivery) or found sent (a
+    /// replay).
+    fn handled(&self) -> Option<(Handled, Handled)> {
+        let (delivery, size) = self.batches?;
+        let mut handled = Handled::default();
+        for sample in &self.samples {
+            handled.add(sample.handled);
+        }
+        let calls = self.samples.iter().map(|s| 1 + s.warm.len()).sum();
+        Some((handled, delivery.expected(calls, size)))
+    }
 }
 
 fn ms(d: Duration) -> String {
@@ -626,55 +736,118 @@ fn ratio(a: f64, b: f64) -> String {
     }
 }
 
-fn print_table(rows: &[Row], floor: &Row) {
-    let init_median =
-        |r: &Row| percentile(&r.samples.iter().map(|s| s.init).collect::<Vec<_>>(), 0.5);
-    let rss_median = |r: &Row| {
-        let mut v: Vec<u64> = r.samples.iter().map(|s| s.peak_rss_kib).collect();
-        v.sort_unstable();
-        v.get(v.len() / 2).copied().unwrap_or(0)
-    };
-    let floor_init = init_median(floor).as_secs_f64();
+/// A row's figures as the tables print them: init over its cold starts, the first call of each,
+/// the warm calls of the first, and the median peak RSS.
+struct Figures {
+    init: Vec<Duration>,
+    first: Vec<Duration>,
+    warm: Vec<Duration>,
+    rss_kib: u64,
+}
+
+impl Figures {
+    fn of(row: &Row) -> Self {
+        let mut rss: Vec<u64> = row.samples.iter().map(|s| s.peak_rss_kib).collect();
+        rss.sort_unstable();
+        Self {
+            init: row.samples.iter().map(|s| s.init).collect(),
+            first: row.samples.iter().map(|s| s.first).collect(),
+            warm: row
+                .samples
+                .iter()
+                .flat_map(|s| s.warm.iter().copied())
+                .collect(),
+            rss_kib: rss.get(rss.len() / 2).copied().unwrap_or(0),
+        }
+    }
+
+    /// `init median ms | init p90 ms | init / floor | first median ms | first p90 ms | warm
+    /// p50 ms | warm p99 ms`
+    fn times(&self, floor: &Self) -> String {
+        let init = percentile(&self.init, 0.5);
+        format!(
+            "{} | {} | {} | {} | {} | {} | {}",
+            ms(init),
+            ms(percentile(&self.init, 0.9)),
+            ratio(
+                init.as_secs_f64(),
+                percentile(&floor.init, 0.5).as_secs_f64()
+            ),
+            ms(percentile(&self.first, 0.5)),
+            ms(percentile(&self.first, 0.9)),
+            ms(percentile(&self.warm, 0.5)),
+            ms(percentile(&self.warm, 0.99)),
+        )
+    }
+
+    /// `peak RSS MiB | RSS / floor`
     #[allow(clippy::cast_precision_loss)]
-    let floor_rss = rss_median(floor) as f64;
+    fn rss(&self, floor: &Self) -> String {
+        let rss = self.rss_kib as f64;
+        format!("{:.1} | {}", rss / 1024.0, ratio(rss, floor.rss_kib as f64))
+    }
+}
+
+/// DynamoDB calls per invocation over the first cold start's calls, for a DynamoDB row.
+fn calls_per_invocation(row: &Row) -> Option<f64> {
+    match row.store {
+        "dynamodb" => row.samples.first().and_then(|s| s.calls_per_invocation),
+        _ => None,
+    }
+}
+
+fn print_table<'r>(rows: impl Iterator<Item = &'r Row>, floor: &'r Row) {
+    let floor_figures = Figures::of(floor);
     println!(
         "\n| function | store | status | init median ms | init p90 ms | init / floor | first call median ms | first call p90 ms | warm p50 ms | warm p99 ms | peak RSS MiB | RSS / floor | DynamoDB calls / invocation |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for row in std::iter::once(floor).chain(rows) {
-        let inits: Vec<Duration> = row.samples.iter().map(|s| s.init).collect();
-        let firsts: Vec<Duration> = row.samples.iter().map(|s| s.first).collect();
-        let warm: Vec<Duration> = row
-            .samples
-            .iter()
-            .flat_map(|s| s.warm.iter().copied())
-            .collect();
-        let rss = rss_median(row);
-        let calls = match row.store {
-            "dynamodb" => row
-                .samples
-                .first()
-                .and_then(|s| s.calls_per_invocation)
-                .map_or(String::from("-"), |c| format!("{c:.2}")),
-            _ => String::from("-"),
-        };
-        #[allow(clippy::cast_precision_loss)]
-        let rss_f = rss as f64;
+        let figures = Figures::of(row);
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             row.function,
             row.store,
             row.samples.first().map_or("-", |s| s.first_status.as_str()),
-            ms(percentile(&inits, 0.5)),
-            ms(percentile(&inits, 0.9)),
-            ratio(percentile(&inits, 0.5).as_secs_f64(), floor_init),
-            ms(percentile(&firsts, 0.5)),
-            ms(percentile(&firsts, 0.9)),
-            ms(percentile(&warm, 0.5)),
-            ms(percentile(&warm, 0.99)),
-            rss_f / 1024.0,
-            ratio(rss_f, floor_rss),
-            calls,
+            figures.times(&floor_figures),
+            figures.rss(&floor_figures),
+            calls_per_invocation(row).map_or(String::from("-"), |c| format!("{c:.2}")),
+        );
+    }
+}
+
+/// The stream consumers' rows: every call a batch of the stream's `BatchSize` records, so the
+/// latencies are a batch's, and the DynamoDB calls are per record. The last column is what the
+/// consumer logged it did with the records of every call of the row.
+fn print_batch_table<'r>(rows: impl Iterator<Item = &'r Row>, floor: &Row) {
+    let floor_figures = Figures::of(floor);
+    let mut rows = rows.peekable();
+    if rows.peek().is_none() {
+        return;
+    }
+    println!(
+        "\n| function | delivery | store | answer | records / batch | init median ms | init p90 ms | init / floor | first batch median ms | first batch p90 ms | warm batch p50 ms | warm batch p99 ms | peak RSS MiB | RSS / floor | DynamoDB calls / record | records: sent / found sent |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for row in rows {
+        let Some((delivery, size)) = row.batches else {
+            continue;
+        };
+        let figures = Figures::of(row);
+        #[allow(clippy::cast_precision_loss)]
+        let per_record = calls_per_invocation(row)
+            .map_or(String::from("-"), |c| format!("{:.2}", c / size as f64));
+        let handled = row.handled().map_or(String::from("-"), |(done, _)| {
+            format!("{}: {} / {}", done.records, done.sent, done.already_sent)
+        });
+        println!(
+            "| {} | {} | {} | {} | {size} | {} | {} | {per_record} | {handled} |",
+            row.function,
+            delivery.name(),
+            row.store,
+            row.samples.first().map_or("-", |s| s.first_status.as_str()),
+            figures.times(&floor_figures),
+            figures.rss(&floor_figures),
         );
     }
 }
@@ -697,7 +870,7 @@ fn print_answers(rows: &[Row]) {
             let counts: Vec<String> = answers.iter().map(|(a, n)| format!("{a} x{n}")).collect();
             mixed.push(format!(
                 "- {} ({}): {}",
-                row.function,
+                row.name(),
                 row.store,
                 counts.join(", ")
             ));
@@ -741,11 +914,12 @@ fn template_env() -> anyhow::Result<Vec<(String, String)>> {
 
 async fn measure(
     binary: &Path,
-    function: &str,
+    case: &Case,
     store: Option<Store>,
     args: &Args,
-    tables: &mut Option<Vec<(String, Table, String)>>,
+    run: &mut Run,
 ) -> anyhow::Result<Row> {
+    let function = case.function.as_str();
     let event = event_for(function)?;
     let mut samples = Vec::new();
     for i in 0..args.iterations {
@@ -756,7 +930,7 @@ async fn measure(
             dir,
             setup,
         } = match store {
-            Some(store) => prepare(store, tables, function, 1 + warm).await?,
+            Some(store) => prepare(store, run, case, 1 + warm).await?,
             None => Prepared {
                 env: Vec::new(),
                 dir: None,
@@ -775,8 +949,15 @@ async fn measure(
                 .with_context(|| format!("{function} ({})", store.map_or("none", Store::name)))?,
         );
     }
+    let batches = match (case.delivery, streams::consumer(function), &run.feed) {
+        (Some(delivery), Some(consumer), Some(feed)) => {
+            Some((delivery, feed.batch_size(consumer)?))
+        }
+        _ => None,
+    };
     Ok(Row {
         function: function.to_owned(),
+        batches,
         store: store.map_or("none", Store::name),
         samples,
     })
@@ -1247,8 +1428,12 @@ async fn main() -> anyhow::Result<()> {
         std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
     );
 
-    let mut tables = None;
-    let floor = measure(&bins.join("hello"), "hello", None, &args, &mut tables).await?;
+    let mut run = Run::default();
+    let floor = Case {
+        function: String::from("hello"),
+        delivery: None,
+    };
+    let floor = measure(&bins.join("hello"), &floor, None, &args, &mut run).await?;
     let mut rows = Vec::new();
     for function in &args.functions {
         let stores: Vec<Option<Store>> = if function == "health" {
@@ -1256,31 +1441,40 @@ async fn main() -> anyhow::Result<()> {
         } else {
             args.stores.iter().copied().map(Some).collect()
         };
-        for store in stores {
-            // Each store measures the binary that runs against it: DynamoDB the Lambda artifact,
-            // the embedded store the `embedded` build `cargo lambda watch` runs.
-            let dir = bins.join(store.map_or("dynamodb", Store::name));
-            let binary = dir.join(function);
-            rows.push(measure(&binary, function, store, &args, &mut tables).await?);
+        for case in Case::of(function) {
+            for store in &stores {
+                // Each store measures the binary that runs against it: DynamoDB the Lambda
+                // artifact, the embedded store the `embedded` build `cargo lambda watch` runs.
+                let dir = bins.join(store.map_or("dynamodb", Store::name));
+                let binary = dir.join(function);
+                rows.push(measure(&binary, &case, *store, &args, &mut run).await?);
+            }
         }
     }
-    print_table(&rows, &floor);
+    print_table(rows.iter().filter(|r| r.batches.is_none()), &floor);
+    print_batch_table(rows.iter().filter(|r| r.batches.is_some()), &floor);
     print_answers(&rows);
-    // A function that errs or answers 5xx is broken, not slow: the figures above mean nothing.
-    let broken: Vec<String> = std::iter::once(&floor)
+    // A function that errs, answers 5xx or fails stream records is broken, not slow, and so is a
+    // stream consumer that did other than its row says (sent what it should have found sent, or
+    // the reverse): the figures above mean nothing.
+    let mut broken: Vec<String> = std::iter::once(&floor)
         .chain(&rows)
-        .filter(|r| {
-            r.samples
-                .iter()
-                .any(|s| s.first_status == "error" || s.first_status.starts_with('5'))
-        })
-        .map(|r| format!("{} ({})", r.function, r.store))
+        .filter(|r| r.samples.iter().any(|s| is_failure(&s.first_status)))
+        .map(|r| format!("{} ({}) failed its first call", r.name(), r.store))
         .collect();
+    for row in &rows {
+        if let Some((done, expected)) = row.handled()
+            && done != expected
+        {
+            broken.push(format!(
+                "{} ({}) logged {done:?} where its batches needed {expected:?}",
+                row.name(),
+                row.store
+            ));
+        }
+    }
     if !broken.is_empty() {
-        bail!(
-            "these functions failed their sample event: {}",
-            broken.join(", ")
-        );
+        bail!("broken rows: {}", broken.join("; "));
     }
 
     if args.sizes {
