@@ -101,6 +101,67 @@ pub fn stream_event(table: Table, changes: &[Change]) -> anyhow::Result<Event> {
     Ok(event)
 }
 
+/// `event` as the JSON Lambda hands the function. `aws_lambda_events` serialises the fields a
+/// record may lack as `null` (`userIdentity`, `recordFormat`, `tableName`) and an image it lacks
+/// (an INSERT's `OldImage`) as `{}`, which DynamoDB never sends; they are left out, so the JSON
+/// has the shape of DynamoDB's own records ([`record_shape`]; events/ samples are this JSON).
+///
+/// # Errors
+/// When the event does not serialise.
+pub fn lambda_json(event: &Event) -> anyhow::Result<serde_json::Value> {
+    use serde_json::Value;
+    let mut json = serde_json::to_value(event)?;
+    for record in json["Records"].as_array_mut().into_iter().flatten() {
+        let Some(fields) = record.as_object_mut() else {
+            continue;
+        };
+        fields.retain(|_, v| !v.is_null());
+        if let Some(change) = fields.get_mut("dynamodb").and_then(Value::as_object_mut) {
+            change.retain(|key, v| {
+                let empty_image =
+                    key.ends_with("Image") && v.as_object().is_some_and(|i| i.is_empty());
+                !v.is_null() && !empty_image
+            });
+        }
+    }
+    Ok(json)
+}
+
+/// The shape of a stream record in Lambda's JSON, as `{path: type}`: its fields and its
+/// `dynamodb` fields with their JSON types, and its keys' and images' attributes with their
+/// DynamoDB types (`dynamodb.NewImage.total: N`). What a consumer relies on; the tests compare
+/// the feed's records, the events/ samples and DynamoDB's own records by it.
+pub fn record_shape(record: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
+    use serde_json::Value;
+    let kind = |v: &Value| {
+        String::from(match v {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        })
+    };
+    let mut shape = std::collections::BTreeMap::new();
+    for (key, value) in record.as_object().into_iter().flatten() {
+        shape.insert(key.clone(), kind(value));
+    }
+    for (key, value) in record["dynamodb"].as_object().into_iter().flatten() {
+        shape.insert(format!("dynamodb.{key}"), kind(value));
+        if key.ends_with("Image") || key == "Keys" {
+            for (attr, typed) in value.as_object().into_iter().flatten() {
+                let tag = typed
+                    .as_object()
+                    .and_then(|t| t.keys().next().cloned())
+                    .unwrap_or_else(|| kind(typed));
+                shape.insert(format!("dynamodb.{key}.{attr}"), tag);
+            }
+        }
+    }
+    shape
+}
+
 /// One event source mapping: a table's feed, a consumer, and where it stands.
 #[derive(Debug, Clone)]
 pub struct Mapping {

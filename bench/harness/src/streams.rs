@@ -5,7 +5,7 @@
 //! the harness makes the changes a consumer notifies about in a scratch embedded store that
 //! lives for the whole run, reads them back from its change feed, and turns them into the
 //! stream event Lambda would deliver. Both adapters store the same item shapes, so the images
-//! are what a DynamoDB stream carries too (`functions/notifications/tests/moto_stream.rs`
+//! are what a DynamoDB stream carries too (`local/tests/moto_stream.rs`
 //! checks the feed's records against moto's own stream). Every batch is new: new orders, new
 //! sequence numbers, so each record is a first delivery unless the row replays it.
 
@@ -17,6 +17,7 @@ use aws_lambda_events::event::dynamodb::Event;
 use serde_json::Value;
 use stockroom_domain::ProductId;
 use stockroom_domain::notifications::DEFAULT_LOW_STOCK_THRESHOLD;
+use stockroom_local::feed::lambda_json;
 use stockroom_local::template::StreamSource;
 use stockroom_notifications::{Consumers, StreamConsumer};
 use stockroom_store::changes::ChangeKind;
@@ -244,28 +245,6 @@ impl Feed {
     }
 }
 
-/// `event` as the JSON Lambda hands the function: `aws_lambda_events` serialises the fields a
-/// record may lack as `null` (`userIdentity`, `recordFormat`, `tableName`) and an image it lacks
-/// (an INSERT's `OldImage`) as `{}`, which DynamoDB never sends (see events/ and
-/// `functions/notifications/tests/moto_stream.rs`); they are left out, as there.
-pub fn lambda_json(event: &Event) -> anyhow::Result<Value> {
-    let mut json = serde_json::to_value(event)?;
-    for record in json["Records"].as_array_mut().into_iter().flatten() {
-        let Some(fields) = record.as_object_mut() else {
-            continue;
-        };
-        fields.retain(|_, v| !v.is_null());
-        if let Some(change) = fields.get_mut("dynamodb").and_then(Value::as_object_mut) {
-            change.retain(|key, v| {
-                let empty_image =
-                    key.ends_with("Image") && v.as_object().is_some_and(|i| i.is_empty());
-                !v.is_null() && !empty_image
-            });
-        }
-    }
-    Ok(json)
-}
-
 /// `invocations` new batches for `consumer`, as the events of one cold start's calls. For a
 /// replay, every batch is first handled in-process by the same consumer code against `store`
 /// (the function's store, with the log notifier), so the function finds each notification sent.
@@ -303,40 +282,10 @@ pub async fn batches(
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use std::collections::BTreeMap;
-
+    use stockroom_local::feed::record_shape;
     use stockroom_notifications::notifier::RecordingNotifier;
 
     use super::*;
-
-    /// `{path: type}` of a record's fields, of its `dynamodb` fields, and of its images'
-    /// attributes (`dynamodb.NewImage.total: N`): what a consumer relies on.
-    fn shape(record: &Value) -> BTreeMap<String, String> {
-        let kind = |v: &Value| {
-            String::from(match v {
-                Value::Null => "null",
-                Value::Bool(_) => "bool",
-                Value::Number(_) => "number",
-                Value::String(_) => "string",
-                Value::Array(_) => "array",
-                Value::Object(_) => "object",
-            })
-        };
-        let mut shape = BTreeMap::new();
-        for (key, value) in record.as_object().unwrap() {
-            shape.insert(key.clone(), kind(value));
-        }
-        for (key, value) in record["dynamodb"].as_object().unwrap() {
-            shape.insert(format!("dynamodb.{key}"), kind(value));
-            if key.ends_with("Image") || key == "Keys" {
-                for (attr, typed) in value.as_object().unwrap() {
-                    let tag = typed.as_object().unwrap().keys().next().unwrap().clone();
-                    shape.insert(format!("dynamodb.{key}.{attr}"), tag);
-                }
-            }
-        }
-        shape
-    }
 
     #[tokio::test]
     async fn batches_are_fresh_and_shaped_like_the_events_samples() {
@@ -372,7 +321,11 @@ mod tests {
                 let records = batch["Records"].as_array().unwrap();
                 assert_eq!(records.len(), size);
                 for record in records {
-                    assert_eq!(shape(record), shape(twin), "{consumer:?}: {record}");
+                    assert_eq!(
+                        record_shape(record),
+                        record_shape(twin),
+                        "{consumer:?}: {record}"
+                    );
                     let seq = record["dynamodb"]["SequenceNumber"].as_str().unwrap();
                     assert!(sequence_numbers.insert(seq.to_owned()), "{seq} twice");
                 }

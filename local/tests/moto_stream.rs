@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use stockroom_domain::notifications::Delivery;
 use stockroom_domain::orders::{OrderId, OrderStatus};
 use stockroom_domain::timestamp;
+use stockroom_local::feed::record_shape;
 use stockroom_notifications::notifier::RecordingNotifier;
 use stockroom_notifications::{Consumers, StreamConsumer};
 use stockroom_store::Store;
@@ -219,36 +220,6 @@ async fn the_consumers_notify_once_from_the_records_dynamodb_streams_really_deli
     );
 }
 
-/// `{path: type}` of a record's fields, two levels deep, and of its images' attributes
-/// (`dynamodb.NewImage.total: N`): the shape a consumer relies on.
-fn shape(record: &Value) -> BTreeMap<String, String> {
-    let mut shape = BTreeMap::new();
-    for (key, value) in record.as_object().unwrap() {
-        shape.insert(key.clone(), kind(value));
-    }
-    for (key, value) in record["dynamodb"].as_object().unwrap() {
-        shape.insert(format!("dynamodb.{key}"), kind(value));
-        if key.ends_with("Image") || key == "Keys" {
-            for (attr, typed) in value.as_object().unwrap() {
-                let tag = typed.as_object().unwrap().keys().next().unwrap().clone();
-                shape.insert(format!("dynamodb.{key}.{attr}"), tag);
-            }
-        }
-    }
-    shape
-}
-
-fn kind(v: &Value) -> String {
-    String::from(match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    })
-}
-
 #[tokio::test]
 async fn the_events_samples_have_the_shape_of_dynamodbs_own_records() {
     let tables = stockroom_store::testing::dynamodb_tables().await;
@@ -287,8 +258,8 @@ async fn the_events_samples_have_the_shape_of_dynamodbs_own_records() {
                     )
                 });
             assert_eq!(
-                shape(local),
-                shape(twin),
+                record_shape(local),
+                record_shape(twin),
                 "{sample}: a record's shape differs from DynamoDB's"
             );
         }
