@@ -24,20 +24,6 @@ pub struct NotificationQuery {
     pub after: Option<NotificationKey>,
 }
 
-impl NotificationQuery {
-    /// Whether `n` passes every filter (the adapters query by the most selective one).
-    pub fn matches(&self, n: &Notification) -> bool {
-        self.order_id
-            .as_ref()
-            .is_none_or(|o| n.order_id.as_ref() == Some(o))
-            && self
-                .product_id
-                .as_ref()
-                .is_none_or(|p| n.product_id.as_ref() == Some(p))
-            && self.kind.is_none_or(|k| n.kind == k)
-    }
-}
-
 #[async_trait]
 pub trait NotificationReader: Send + Sync {
     /// One page of the notifications `query` asks for, newest first.
