@@ -8,7 +8,7 @@ use stockroom_domain::ProductId;
 use stockroom_domain::catalog::{PriceChange, Product, ProductDetails};
 use stockroom_domain::page::Page;
 
-use super::{SqliteStore, get_item, list_by_entity, write_item, write_transaction};
+use super::{SqliteStore, get_item, list_by_entity, query_items, write_item, write_transaction};
 use crate::catalog::{
     PriceHistoryReader, ProductQuery, ProductReader, ProductWriter, WriteError, page_of,
 };
@@ -48,29 +48,19 @@ impl ProductReader for SqliteStore {
             let after = query.after.as_ref().map(ToString::to_string);
             let fetch = query.limit.fetch_size();
             let stored: Vec<ProductItem> = match &query.category {
-                Some(category) => {
-                    let bodies: Vec<String> = conn
-                        .prepare_cached(
-                            "SELECT body FROM items WHERE tbl = ?1 AND json_extract(body, '$.category') = ?2
-                             AND json_extract(body, '$.id') > ?3 AND sk = ?4
-                             ORDER BY json_extract(body, '$.id') LIMIT ?5",
-                        )?
-                        .query_map(
-                            params![
-                                CATALOG.name,
-                                category.as_str(),
-                                after.unwrap_or_default(),
-                                items::PRODUCT_SK,
-                                i64::try_from(fetch).unwrap_or(i64::MAX)
-                            ],
-                            |r| r.get(0),
-                        )?
-                        .collect::<Result<_, _>>()?;
-                    bodies
-                        .iter()
-                        .map(|b| serde_json::from_str(b))
-                        .collect::<Result<_, _>>()?
-                }
+                Some(category) => query_items(
+                    conn,
+                    "SELECT body FROM items WHERE tbl = ?1 AND json_extract(body, '$.category') = ?2
+                     AND json_extract(body, '$.id') > ?3 AND sk = ?4
+                     ORDER BY json_extract(body, '$.id') LIMIT ?5",
+                    params![
+                        CATALOG.name,
+                        category.as_str(),
+                        after.as_deref().unwrap_or_default(),
+                        items::PRODUCT_SK,
+                        i64::try_from(fetch).unwrap_or(i64::MAX)
+                    ],
+                )?,
                 None => list_by_entity(conn, CATALOG, items::PRODUCT_ENTITY, after.as_deref(), fetch)?,
             };
             let products = stored
@@ -151,22 +141,24 @@ impl PriceHistoryReader for SqliteStore {
         let pk = items::product_pk(id);
         self.with_reader(move |conn| -> anyhow::Result<_> {
             let tx = conn.transaction()?;
-            let Some(product) = get_item::<ProductItem>(&tx, CATALOG, &pk, items::PRODUCT_SK)? else {
+            let Some(product) = get_item::<ProductItem>(&tx, CATALOG, &pk, items::PRODUCT_SK)?
+            else {
                 return Ok(None);
             };
             let product = product.into_product()?;
-            let bodies: Vec<String> = tx
-                .prepare_cached(
-                    "SELECT body FROM items WHERE tbl = ?1 AND pk = ?2 AND sk >= ?3 AND sk < 'PRICE$'
-                     ORDER BY sk",
-                )?
-                .query_map(params![CATALOG.name, pk, items::price_sk_from(&since)], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            let changes = bodies
-                .iter()
-                .map(|b| serde_json::from_str::<PriceItem>(b)?.into_change())
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            Ok(Some((product.clone(), items::own_history(&product, changes))))
+            let changes = query_items::<PriceItem>(
+                &tx,
+                "SELECT body FROM items WHERE tbl = ?1 AND pk = ?2 AND sk >= ?3 AND sk < 'PRICE$'
+                 ORDER BY sk",
+                params![CATALOG.name, pk, items::price_sk_from(&since)],
+            )?
+            .into_iter()
+            .map(PriceItem::into_change)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+            Ok(Some((
+                product.clone(),
+                items::own_history(&product, changes),
+            )))
         })
         .await
         .context("failed to read price history from the embedded store")

@@ -27,6 +27,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension as _, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use stockroom_domain::page::TimeKey;
 use stockroom_domain::timestamp;
 
 use crate::changes::{Change, ChangeKind};
@@ -337,6 +338,30 @@ pub(crate) fn write_item(
     Ok(())
 }
 
+/// The items a `SELECT body FROM items ...` query returns, in its order, each read as `T`.
+pub(crate) fn query_items<T: DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> anyhow::Result<Vec<T>> {
+    let bodies: Vec<String> = conn
+        .prepare_cached(sql)?
+        .query_map(params, |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    bodies
+        .iter()
+        .map(|b| serde_json::from_str(b).context("stored item has an unexpected shape"))
+        .collect()
+}
+
+/// Where a newest-first list (ordered by a [`TimeKey`]'s sort key) starts reading backwards:
+/// before the last item of the previous page, or for the first page after every real key.
+pub(crate) fn newest_before<I: stockroom_domain::page::CursorKey>(
+    after: Option<&TimeKey<I>>,
+) -> String {
+    after.map_or_else(|| String::from("\u{10FFFF}"), TimeKey::sort_key)
+}
+
 /// Up to `fetch` items of one `entity` of `table` with an id after `after`, in id order: the
 /// `by-entity` index, as a DynamoDB `Query` on the GSI reads it.
 pub(crate) fn list_by_entity<T: DeserializeOwned>(
@@ -346,22 +371,18 @@ pub(crate) fn list_by_entity<T: DeserializeOwned>(
     after: Option<&str>,
     fetch: usize,
 ) -> anyhow::Result<Vec<T>> {
-    let fetch = i64::try_from(fetch).unwrap_or(i64::MAX);
-    let bodies: Vec<String> = conn
-        .prepare_cached(
-            "SELECT body FROM items WHERE tbl = ?1 AND json_extract(body, '$.entity') = ?2
-             AND json_extract(body, '$.id') > ?3
-             ORDER BY json_extract(body, '$.id') LIMIT ?4",
-        )?
-        .query_map(
-            params![table.name, entity, after.unwrap_or(""), fetch],
-            |r| r.get(0),
-        )?
-        .collect::<Result<_, _>>()?;
-    bodies
-        .iter()
-        .map(|b| serde_json::from_str(b).context("stored item has an unexpected shape"))
-        .collect()
+    query_items(
+        conn,
+        "SELECT body FROM items WHERE tbl = ?1 AND json_extract(body, '$.entity') = ?2
+         AND json_extract(body, '$.id') > ?3
+         ORDER BY json_extract(body, '$.id') LIMIT ?4",
+        params![
+            table.name,
+            entity,
+            after.unwrap_or(""),
+            i64::try_from(fetch).unwrap_or(i64::MAX)
+        ],
+    )
 }
 
 /// Starts the write transaction every write runs in: `IMMEDIATE` takes the write lock before

@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension as _, params};
 use stockroom_domain::notifications::{Delivery, Notification, NotificationId};
 use stockroom_domain::page::Page;
 
-use super::{SqliteStore, get_item, write_item, write_transaction};
+use super::{SqliteStore, get_item, newest_before, query_items, write_item, write_transaction};
 use crate::items::notifications::{NOTIFICATION_SK, NotificationItem, notification_pk};
 use crate::notifications::{NotificationQuery, NotificationReader, NotificationWriter, page_of};
 use crate::tables::NOTIFICATIONS;
@@ -42,42 +42,28 @@ impl NotificationReader for SqliteStore {
     ) -> anyhow::Result<Page<Notification>> {
         let query = query.clone();
         self.with_reader(move |conn| -> anyhow::Result<_> {
-            // The first page starts after every real key.
-            let before = query
-                .after
-                .as_ref()
-                .map_or_else(|| String::from("\u{10FFFF}"), |k| k.sort_key());
             let fetch = i64::try_from(query.limit.fetch_size()).unwrap_or(i64::MAX);
-            let bodies: Vec<String> = conn
-                .prepare_cached(
-                    "SELECT body FROM items WHERE tbl = ?1
-                     AND json_extract(body, '$.listed') IS NOT NULL
-                     AND json_extract(body, '$.listed') < ?2
-                     AND (?3 IS NULL OR json_extract(body, '$.order_id') = ?3)
-                     AND (?4 IS NULL OR json_extract(body, '$.product_id') = ?4)
-                     AND (?5 IS NULL OR json_extract(body, '$.kind') = ?5)
-                     ORDER BY json_extract(body, '$.listed') DESC LIMIT ?6",
-                )?
-                .query_map(
-                    params![
-                        NOTIFICATIONS.name,
-                        before,
-                        query.order_id.as_ref().map(|o| o.as_str()),
-                        query.product_id.as_ref().map(|p| p.as_str()),
-                        query.kind.map(|k| k.as_str()),
-                        fetch
-                    ],
-                    |r| r.get(0),
-                )?
-                .collect::<Result<_, _>>()?;
-            let items = bodies
-                .iter()
-                .map(|b| {
-                    serde_json::from_str::<NotificationItem>(b)
-                        .context("stored notification has an unexpected shape")?
-                        .into_notification()
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
+            let items = query_items::<NotificationItem>(
+                conn,
+                "SELECT body FROM items WHERE tbl = ?1
+                 AND json_extract(body, '$.listed') IS NOT NULL
+                 AND json_extract(body, '$.listed') < ?2
+                 AND (?3 IS NULL OR json_extract(body, '$.order_id') = ?3)
+                 AND (?4 IS NULL OR json_extract(body, '$.product_id') = ?4)
+                 AND (?5 IS NULL OR json_extract(body, '$.kind') = ?5)
+                 ORDER BY json_extract(body, '$.listed') DESC LIMIT ?6",
+                params![
+                    NOTIFICATIONS.name,
+                    newest_before(query.after.as_ref()),
+                    query.order_id.as_ref().map(|o| o.as_str()),
+                    query.product_id.as_ref().map(|p| p.as_str()),
+                    query.kind.map(|k| k.as_str()),
+                    fetch
+                ],
+            )?
+            .into_iter()
+            .map(NotificationItem::into_notification)
+            .collect::<anyhow::Result<Vec<_>>>()?;
             Ok(page_of(items, query.limit))
         })
         .await

@@ -16,7 +16,7 @@ use stockroom_domain::orders::{
 };
 use stockroom_domain::page::Page;
 
-use super::{SqliteStore, get_item, write_item, write_transaction};
+use super::{SqliteStore, get_item, newest_before, query_items, write_item, write_transaction};
 use crate::items::catalog::{PRODUCT_SK, product_pk};
 use crate::items::inventory::{STOCK_SK, StockItem, stock_pk};
 use crate::items::orders::{
@@ -171,32 +171,23 @@ impl OrderReader for SqliteStore {
     async fn list_orders(&self, query: &OrderQuery) -> anyhow::Result<Page<Order>> {
         let query = query.clone();
         self.with_reader(move |conn| -> anyhow::Result<_> {
-            // `placed` sorts as the list key; the first page starts after every real key.
-            let before = query
-                .after
-                .as_ref()
-                .map_or_else(|| String::from("\u{10FFFF}"), |k| k.sort_key());
             let fetch = i64::try_from(query.limit.fetch_size()).unwrap_or(i64::MAX);
-            let bodies: Vec<String> = conn
-                .prepare_cached(
-                    "SELECT body FROM items WHERE tbl = ?1
-                     AND json_extract(body, '$.customer_id') = ?2
-                     AND json_extract(body, '$.placed') < ?3
-                     ORDER BY json_extract(body, '$.placed') DESC LIMIT ?4",
-                )?
-                .query_map(
-                    params![ORDERS.name, query.customer_id.as_str(), before, fetch],
-                    |r| r.get(0),
-                )?
-                .collect::<Result<_, _>>()?;
-            let orders = bodies
-                .iter()
-                .map(|b| {
-                    serde_json::from_str::<OrderItem>(b)
-                        .context("stored order has an unexpected shape")?
-                        .into_order()
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
+            let orders = query_items::<OrderItem>(
+                conn,
+                "SELECT body FROM items WHERE tbl = ?1
+                 AND json_extract(body, '$.customer_id') = ?2
+                 AND json_extract(body, '$.placed') < ?3
+                 ORDER BY json_extract(body, '$.placed') DESC LIMIT ?4",
+                params![
+                    ORDERS.name,
+                    query.customer_id.as_str(),
+                    newest_before(query.after.as_ref()),
+                    fetch
+                ],
+            )?
+            .into_iter()
+            .map(OrderItem::into_order)
+            .collect::<anyhow::Result<Vec<_>>>()?;
             Ok(page_of(orders, query.limit))
         })
         .await
