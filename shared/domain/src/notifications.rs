@@ -205,7 +205,7 @@ pub struct Notification {
     pub status: Delivery,
     #[serde(with = "crate::timestamp")]
     pub created_at: DateTime<Utc>,
-    #[serde(with = "crate::timestamp::option")]
+    #[serde(serialize_with = "crate::timestamp::serialize_option")]
     pub sent_at: Option<DateTime<Utc>>,
 }
 

@@ -80,9 +80,7 @@ impl<I: CursorKey> CursorKey for TimeKey<I> {
 
     fn from_cursor(s: &str) -> Option<Self> {
         let (at, id) = s.split_once('#')?;
-        let created_at = chrono::DateTime::parse_from_rfc3339(at)
-            .ok()?
-            .with_timezone(&chrono::Utc);
+        let created_at = crate::timestamp::parse(at).ok()?;
         Some(Self {
             created_at,
             id: I::from_cursor(id)?,

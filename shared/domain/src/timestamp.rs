@@ -15,36 +15,26 @@ pub fn now() -> DateTime<Utc> {
     DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
 }
 
+/// A timestamp in RFC 3339 (any offset), in UTC: what [`format`] writes reads back equal.
+///
+/// # Errors
+/// When `s` is not RFC 3339.
+pub fn parse(s: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc))
+}
+
 pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format(t))
 }
 
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-    let s = String::deserialize(d)?;
-    DateTime::parse_from_rfc3339(&s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(serde::de::Error::custom)
+    parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
 }
 
-/// The same, for an optional timestamp (`null` when absent).
-pub mod option {
-    use chrono::{DateTime, Utc};
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-        match t {
-            Some(t) => super::serialize(t, s),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
-        Option::<String>::deserialize(d)?
-            .map(|s| {
-                DateTime::parse_from_rfc3339(&s)
-                    .map(|t| t.with_timezone(&Utc))
-                    .map_err(serde::de::Error::custom)
-            })
-            .transpose()
+/// [`serialize`], for an optional timestamp (`null` when absent).
+pub fn serialize_option<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => serialize(t, s),
+        None => s.serialize_none(),
     }
 }

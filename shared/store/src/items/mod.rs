@@ -12,5 +12,5 @@ pub mod orders;
 pub const BY_ENTITY_INDEX: &str = "by-entity";
 
 pub(crate) fn parse_time(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
-    Ok(chrono::DateTime::parse_from_rfc3339(s)?.with_timezone(&chrono::Utc))
+    Ok(stockroom_domain::timestamp::parse(s)?)
 }

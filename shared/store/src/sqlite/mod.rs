@@ -23,7 +23,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension as _, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -250,7 +249,7 @@ impl SqliteStore {
                     kind: ChangeKind::parse(&kind)?,
                     old_image: image(old)?,
                     new_image: image(new)?,
-                    at: DateTime::parse_from_rfc3339(&at)?.with_timezone(&Utc),
+                    at: timestamp::parse(&at)?,
                 });
             }
             Ok(changes)
