@@ -7,22 +7,21 @@
 
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod support;
+
 use std::sync::Arc;
 
 use aws_lambda_events::event::dynamodb::Event;
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use serde_json::{Value, json};
-use stockroom_domain::notifications::Delivery;
-use stockroom_domain::orders::{OrderId, OrderStatus};
-use stockroom_domain::timestamp;
+use stockroom_domain::orders::OrderId;
 use stockroom_local::feed::record_shape;
 use stockroom_notifications::notifier::RecordingNotifier;
 use stockroom_notifications::{Consumers, StreamConsumer};
 use stockroom_store::Store;
-use stockroom_store::notifications::NotificationQuery;
 use stockroom_store::tables::{INVENTORY, ORDERS, Table};
-use stockroom_store::testing::{self, workspace};
+use stockroom_store::testing::workspace;
+use support::{assert_sent_once, recorded, shop_notifications};
 
 async fn streams_client() -> aws_sdk_dynamodbstreams::Client {
     let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap();
@@ -130,25 +129,7 @@ fn event(records: &[Value]) -> Event {
 /// Two orders (3 of 12 kettles: the kettles fall to 9; 1 mug), the first shipped, the second
 /// cancelled, all through the DynamoDB adapters.
 async fn shop(store: &Store) -> Vec<OrderId> {
-    testing::stocked(store, &[("sku-kettle", 12), ("sku-mug", 40)]).await;
-    let mut ids = Vec::new();
-    for (sku, quantity) in [("sku-kettle", 3), ("sku-mug", 1)] {
-        ids.push(
-            testing::place(store, "cust-1", &[(sku, quantity)], Some(sku))
-                .await
-                .id,
-        );
-    }
-    let orders = store.orders().unwrap();
-    orders
-        .change_status(&ids[0], OrderStatus::Shipped, timestamp::now())
-        .await
-        .unwrap();
-    orders
-        .change_status(&ids[1], OrderStatus::Cancelled, timestamp::now())
-        .await
-        .unwrap();
-    ids
+    support::shop(store, &[("sku-kettle", 3), ("sku-mug", 1)]).await
 }
 
 #[tokio::test]
@@ -186,38 +167,16 @@ async fn the_consumers_notify_once_from_the_records_dynamodb_streams_really_deli
         }
     }
 
-    let page = store
-        .notifications()
-        .unwrap()
-        .list_notifications(&NotificationQuery::default())
+    let low: Vec<String> = recorded(&store)
         .await
-        .unwrap();
-    let recorded: BTreeMap<String, Delivery> = page
-        .items
-        .iter()
-        .map(|n| (n.id.to_string(), n.status))
-        .collect();
-    let low: Vec<&String> = recorded
-        .keys()
+        .into_keys()
         .filter(|id| id.starts_with("low_stock:sku-kettle:"))
         .collect();
-    assert_eq!(low.len(), 1, "{recorded:?}");
-    let mut expected: BTreeSet<String> = [
-        format!("order_confirmation:{}", orders[0]),
-        format!("order_confirmation:{}", orders[1]),
-        format!("order_shipped:{}", orders[0]),
-        format!("order_cancelled:{}", orders[1]),
-    ]
-    .into();
-    expected.insert(low[0].clone());
-    assert_eq!(recorded.keys().cloned().collect::<BTreeSet<_>>(), expected);
-    assert!(recorded.values().all(|s| *s == Delivery::Sent));
-    let sends = notifier.sends();
-    assert_eq!(sends.keys().cloned().collect::<BTreeSet<_>>(), expected);
-    assert!(
-        sends.values().all(|n| *n == 1),
-        "each sent exactly once: {sends:?}"
-    );
+    assert_eq!(low.len(), 1, "one fall below 10: {low:?}");
+    let mut expected = shop_notifications(&orders);
+    expected.extend(low);
+    expected.sort();
+    assert_sent_once(&store, &notifier, &expected).await;
 }
 
 #[tokio::test]

@@ -5,12 +5,13 @@
 
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
 
-use std::collections::BTreeMap;
+mod support;
+
 use std::sync::Arc;
 
 use stockroom_domain::inventory::{Available, Quantity, StockMove};
 use stockroom_domain::notifications::Delivery;
-use stockroom_domain::orders::{OrderId, OrderStatus};
+use stockroom_domain::orders::OrderId;
 use stockroom_domain::timestamp;
 use stockroom_local::feed::stream_event;
 use stockroom_notifications::notifier::RecordingNotifier;
@@ -19,33 +20,16 @@ use stockroom_store::Store;
 use stockroom_store::notifications::NotificationQuery;
 use stockroom_store::sqlite::SqliteStore;
 use stockroom_store::tables::{INVENTORY, ORDERS, Table};
-use stockroom_store::testing::{self, build};
+use stockroom_store::testing::build;
+use support::{assert_sent_once, recorded, shop_notifications};
 
-/// A store with `sku-kettle` at 12 available and `sku-mug` at 40, then: three orders placed (the
-/// first takes the kettles from 12 to 9), one shipped, one cancelled. The change feed then holds
-/// every kind of record the consumers must tell apart.
+/// A store with three orders (the first takes the kettles from 12 to 9), the second shipped,
+/// the third cancelled: its change feed holds every kind of record the consumers must tell
+/// apart.
 async fn shop() -> (Store, Vec<OrderId>) {
     let store = Store::embedded(SqliteStore::in_memory().unwrap());
-    testing::stocked(&store, &[("sku-kettle", 12), ("sku-mug", 40)]).await;
-    let mut ids = Vec::new();
-    for (sku, quantity) in [("sku-kettle", 3), ("sku-mug", 1), ("sku-mug", 2)] {
-        let key = format!("key-{sku}-{quantity}");
-        ids.push(
-            testing::place(&store, "cust-1", &[(sku, quantity)], Some(&key))
-                .await
-                .id,
-        );
-    }
-    let orders = store.orders().unwrap();
-    orders
-        .change_status(&ids[1], OrderStatus::Shipped, timestamp::now())
-        .await
-        .unwrap();
-    orders
-        .change_status(&ids[2], OrderStatus::Cancelled, timestamp::now())
-        .await
-        .unwrap();
-    (store, ids)
+    let orders = support::shop(&store, &[("sku-kettle", 3), ("sku-mug", 1), ("sku-mug", 2)]).await;
+    (store, orders)
 }
 
 /// The stream events of `table`'s change feed, `size` records each.
@@ -72,36 +56,6 @@ fn consumers(store: &Store, notifier: Arc<RecordingNotifier>) -> Consumers {
         notifier,
         low_stock_threshold: 10,
     }
-}
-
-/// Every recorded notification: `id -> status`.
-async fn recorded(store: &Store) -> BTreeMap<String, Delivery> {
-    let page = store
-        .notifications()
-        .unwrap()
-        .list_notifications(&NotificationQuery {
-            limit: stockroom_domain::page::Limit::parse("100").unwrap(),
-            ..NotificationQuery::default()
-        })
-        .await
-        .unwrap();
-    page.items
-        .into_iter()
-        .map(|n| (n.id.to_string(), n.status))
-        .collect()
-}
-
-/// The order notifications [`shop`] deserves, sorted.
-fn expected_ids(orders: &[OrderId]) -> Vec<String> {
-    let mut ids = vec![
-        format!("order_cancelled:{}", orders[2]),
-        format!("order_confirmation:{}", orders[0]),
-        format!("order_confirmation:{}", orders[1]),
-        format!("order_confirmation:{}", orders[2]),
-        format!("order_shipped:{}", orders[1]),
-    ];
-    ids.sort();
-    ids
 }
 
 #[tokio::test]
@@ -132,22 +86,14 @@ async fn every_batch_delivered_three_times_records_and_sends_each_notification_o
         .collect();
     assert_eq!(low_stock.len(), 1, "one fall below 10: {low_stock:?}");
 
-    let mut expected = expected_ids(&orders);
+    let mut expected = shop_notifications(&orders);
     expected.extend(low_stock);
     expected.sort();
-    let recorded = recorded(&store).await;
-    assert_eq!(recorded.keys().cloned().collect::<Vec<_>>(), expected);
-    assert!(
-        recorded.values().all(|s| *s == Delivery::Sent),
-        "{recorded:?}"
-    );
-    let sends = notifier.sends();
-    assert_eq!(sends.keys().cloned().collect::<Vec<_>>(), expected);
-    assert!(sends.values().all(|n| *n == 1), "{sends:?}");
+    assert_sent_once(&store, &notifier, &expected).await;
     println!(
         "replayed {batches_seen} batches x3: {} notifications recorded, {} sends",
-        recorded.len(),
-        sends.values().sum::<usize>()
+        recorded(&store).await.len(),
+        notifier.sends().values().sum::<usize>()
     );
 }
 
@@ -195,16 +141,8 @@ async fn a_batch_failing_in_the_middle_reports_that_record_and_its_replay_finish
         assert!(response.batch_item_failures.is_empty(), "{response:?}");
     }
 
-    let expected = expected_ids(&orders);
-    let recorded = recorded(&store).await;
-    assert_eq!(recorded.keys().cloned().collect::<Vec<_>>(), expected);
-    assert!(
-        recorded.values().all(|s| *s == Delivery::Sent),
-        "{recorded:?}"
-    );
-    let sends = notifier.sends();
-    assert_eq!(sends.keys().cloned().collect::<Vec<_>>(), expected);
-    assert!(sends.values().all(|n| *n == 1), "{sends:?}");
+    let expected = shop_notifications(&orders);
+    assert_sent_once(&store, &notifier, &expected).await;
     // Five sent, and the one attempt that failed.
     assert_eq!(notifier.attempts(), expected.len() + 1);
 }

@@ -3,14 +3,21 @@
 
 #![allow(dead_code)] // Each test file uses the part it needs.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use reqwest::{Client, Response, StatusCode};
 use serde_json::Value;
+use stockroom_domain::notifications::Delivery;
+use stockroom_domain::orders::{OrderId, OrderStatus};
+use stockroom_domain::page::Limit;
+use stockroom_domain::timestamp;
 use stockroom_local::server::{App, serve};
+use stockroom_notifications::notifier::RecordingNotifier;
 use stockroom_store::Store;
+use stockroom_store::notifications::NotificationQuery;
 use stockroom_store::sqlite::SqliteStore;
-use stockroom_store::testing::workspace;
+use stockroom_store::testing::{self, workspace};
 
 pub struct Server {
     pub base: String,
@@ -157,4 +164,78 @@ pub fn fields(problem: &Value) -> Vec<&str> {
     problem["errors"].as_array().map_or_else(Vec::new, |e| {
         e.iter().map(|e| e["field"].as_str().unwrap()).collect()
     })
+}
+
+/// A small shop's history in `store`, through its ports: `sku-kettle` at 12 available and
+/// `sku-mug` at 40, an order of each `(sku, quantity)` (each with its own Idempotency-Key, so
+/// the orders stream carries key records too), the second-to-last shipped and the last
+/// cancelled. Returns the orders' ids in order.
+pub async fn shop(store: &Store, orders: &[(&str, i64)]) -> Vec<OrderId> {
+    testing::stocked(store, &[("sku-kettle", 12), ("sku-mug", 40)]).await;
+    let mut ids = Vec::new();
+    for (sku, quantity) in orders {
+        let key = format!("key-{sku}-{quantity}");
+        let order = testing::place(store, "cust-1", &[(sku, *quantity)], Some(&key)).await;
+        ids.push(order.id);
+    }
+    let port = store.orders().unwrap();
+    let [.., shipped, cancelled] = ids.as_slice() else {
+        panic!("a shop needs two orders at least");
+    };
+    for (id, to) in [
+        (shipped, OrderStatus::Shipped),
+        (cancelled, OrderStatus::Cancelled),
+    ] {
+        port.change_status(id, to, timestamp::now()).await.unwrap();
+    }
+    ids
+}
+
+/// The order notifications [`shop`]'s orders deserve, sorted: a confirmation each, the
+/// shipment of the second-to-last, the cancellation of the last.
+pub fn shop_notifications(orders: &[OrderId]) -> Vec<String> {
+    let [.., shipped, cancelled] = orders else {
+        panic!("a shop has two orders at least");
+    };
+    let mut ids: Vec<String> = orders
+        .iter()
+        .map(|o| format!("order_confirmation:{o}"))
+        .chain([
+            format!("order_shipped:{shipped}"),
+            format!("order_cancelled:{cancelled}"),
+        ])
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Every recorded notification: `id -> status`.
+pub async fn recorded(store: &Store) -> BTreeMap<String, Delivery> {
+    let page = store
+        .notifications()
+        .unwrap()
+        .list_notifications(&NotificationQuery {
+            limit: Limit::parse("100").unwrap(),
+            ..NotificationQuery::default()
+        })
+        .await
+        .unwrap();
+    page.items
+        .into_iter()
+        .map(|n| (n.id.to_string(), n.status))
+        .collect()
+}
+
+/// Asserts that exactly `expected` (sorted) are recorded, each `sent`, and that `notifier` sent
+/// each exactly once.
+pub async fn assert_sent_once(store: &Store, notifier: &RecordingNotifier, expected: &[String]) {
+    let recorded = recorded(store).await;
+    assert_eq!(recorded.keys().cloned().collect::<Vec<_>>(), expected);
+    assert!(
+        recorded.values().all(|s| *s == Delivery::Sent),
+        "{recorded:?}"
+    );
+    let sends = notifier.sends();
+    assert_eq!(sends.keys().cloned().collect::<Vec<_>>(), expected);
+    assert!(sends.values().all(|n| *n == 1), "each sent once: {sends:?}");
 }
