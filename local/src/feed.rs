@@ -215,9 +215,13 @@ impl Mapping {
         &self,
         store: &SqliteStore,
         consumers: &Consumers,
-        failures: &mut Failures,
+        progress: &mut Progress,
     ) -> anyhow::Result<bool> {
-        let from = store.checkpoint(self.name()).await?;
+        // The store's checkpoint is read once; after that this reader is the one that moves it.
+        let from = match progress.checkpoint {
+            Some(at) => at,
+            None => store.checkpoint(self.name()).await?,
+        };
         let changes = store
             .changes_after(self.table, from, self.source.batch_size)
             .await?;
@@ -234,7 +238,7 @@ impl Mapping {
                     .and_then(parse_sequence_number)
                     .filter(|f| changes.iter().any(|c| c.seq == *f))
                     .unwrap_or(first.seq);
-                let attempts = failures.count(failed);
+                let attempts = progress.count(failed);
                 if attempts > self.source.max_retries {
                     tracing::error!(
                         consumer = self.name(),
@@ -242,10 +246,10 @@ impl Mapping {
                         attempts,
                         "stream record failed after every retry: given up on (the dead-letter path)"
                     );
-                    failures.clear();
+                    progress.clear_failure();
                     failed
                 } else {
-                    tokio::time::sleep(failures.backoff()).await;
+                    tokio::time::sleep(progress.backoff()).await;
                     failed - 1
                 }
             }
@@ -253,6 +257,7 @@ impl Mapping {
         if done != from {
             store.save_checkpoint(self.name(), done).await?;
         }
+        progress.checkpoint = Some(done);
         Ok(true)
     }
 }
@@ -264,14 +269,16 @@ fn first_failure(response: &DynamoDbEventResponse) -> Option<Option<&str>> {
         .map(|f| f.item_identifier.as_deref())
 }
 
-/// The record a mapping keeps failing on, and how often it has.
+/// Where a mapping stands: its checkpoint once read from the store (then kept here as it is
+/// saved), and the record it keeps failing on with how often it has.
 #[derive(Debug, Default)]
-pub struct Failures {
+pub struct Progress {
+    checkpoint: Option<i64>,
     seq: Option<i64>,
     attempts: u32,
 }
 
-impl Failures {
+impl Progress {
     /// Counts a failure of `seq`; returns how many in a row it has had.
     fn count(&mut self, seq: i64) -> u32 {
         if self.seq == Some(seq) {
@@ -283,8 +290,9 @@ impl Failures {
         self.attempts
     }
 
-    fn clear(&mut self) {
-        *self = Self::default();
+    fn clear_failure(&mut self) {
+        self.seq = None;
+        self.attempts = 0;
     }
 
     /// 100 ms, doubling with each attempt, at most 5 s.
@@ -346,9 +354,9 @@ pub fn spawn(
         let store = store.clone();
         let consumers = Arc::clone(&consumers);
         tasks.push(tokio::spawn(async move {
-            let mut failures = Failures::default();
+            let mut progress = Progress::default();
             loop {
-                match mapping.step(&store, &consumers, &mut failures).await {
+                match mapping.step(&store, &consumers, &mut progress).await {
                     Ok(true) => {}
                     Ok(false) => tokio::time::sleep(POLL).await,
                     Err(err) => {
@@ -436,11 +444,11 @@ mod tests {
             consumer: StreamConsumer::OnOrderChange,
         };
         let sqlite = store.as_sqlite().unwrap();
-        let mut failures = Failures::default();
+        let mut progress = Progress::default();
         // The first order goes out and the second fails: the checkpoint stops just before it.
         assert!(
             mapping
-                .step(sqlite, &consumers, &mut failures)
+                .step(sqlite, &consumers, &mut progress)
                 .await
                 .unwrap()
         );
@@ -453,7 +461,7 @@ mod tests {
         // Two retries from it (the source's MaximumRetryAttempts), then it is given up on.
         for _ in 0..2 {
             mapping
-                .step(sqlite, &consumers, &mut failures)
+                .step(sqlite, &consumers, &mut progress)
                 .await
                 .unwrap();
         }
@@ -461,7 +469,7 @@ mod tests {
         assert_eq!(notifier.sends().len(), 1);
         // The next batch starts after it: the third order goes out, the first is not resent.
         mapping
-            .step(sqlite, &consumers, &mut failures)
+            .step(sqlite, &consumers, &mut progress)
             .await
             .unwrap();
         assert_eq!(poisoned.tries.load(Ordering::SeqCst), 3);
@@ -472,7 +480,7 @@ mod tests {
         // And then there is nothing left to read.
         assert!(
             !mapping
-                .step(sqlite, &consumers, &mut failures)
+                .step(sqlite, &consumers, &mut progress)
                 .await
                 .unwrap()
         );
