@@ -4,6 +4,10 @@
 //! happen in, so every line has the `requestId` the runtime's invocation span records.
 //! OpenTelemetry export will be one more layer added here; no main changes when it arrives.
 
+pub mod metrics;
+
+use std::sync::OnceLock;
+
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -51,6 +55,13 @@ where
         .without_time()
         .with_ansi(false)
         .with_writer(writer)
+}
+
+/// The EMF collector, once a Lambda main has installed it.
+static EMF: OnceLock<&'static metrics_cloudwatch_embedded::Collector> = OnceLock::new();
+
+fn emf() -> Option<&'static metrics_cloudwatch_embedded::Collector> {
+    EMF.get().copied()
 }
 
 /// Installs JSON logging for a Lambda function. Calling it twice is harmless.

@@ -1,0 +1,182 @@
+//! The shop's metrics: their names, in one place, and one function to record each.
+//!
+//! Everything goes through the `metrics` facade. In Lambda the recorder is CloudWatch Embedded
+//! Metric Format on stdout (namespace [`NAMESPACE`], flushed after every invocation); in the dev
+//! server it is Prometheus text at `GET /metrics`. Labels are CloudWatch dimensions, so every
+//! label here has a bounded set of values; the one per-product figure, [`STOCK_LEVEL`], carries
+//! the product id as a Prometheus label but, in Lambda, as an EMF property, which CloudWatch
+//! keeps with the log line and does not turn into a metric dimension.
+//!
+//! The dashboards (template.yaml, `dashboards/`) are checked against [`ALL`] by a test, and the
+//! dev server's end-to-end test checks that a shop flow emits every name in it.
+
+use std::time::Duration;
+
+/// The CloudWatch namespace of every metric the functions emit.
+pub const NAMESPACE: &str = "Stockroom";
+
+pub const HTTP_REQUESTS: &str = "http_requests_total";
+pub const HTTP_REQUEST_DURATION: &str = "http_request_duration_seconds";
+pub const ORDERS_PLACED: &str = "orders_placed_total";
+pub const STOCK_LEVEL: &str = "stock_level";
+pub const LOW_STOCK_ALERTS: &str = "low_stock_alerts_total";
+pub const NOTIFICATIONS_SENT: &str = "notifications_sent_total";
+pub const CART_ITEMS_ADDED: &str = "cart_items_added_total";
+
+/// What a metric is, as Prometheus and the dashboards see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// One metric the code emits: its name, kind and labels (its CloudWatch dimensions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Metric {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// The labels, which are also the metric's one CloudWatch dimension set, in this order.
+    pub dimensions: &'static [&'static str],
+    pub help: &'static str,
+}
+
+const HTTP_LABELS: &[&str] = &["route", "method", "status_class"];
+
+/// Every metric the code emits.
+pub const ALL: &[Metric] = &[
+    Metric {
+        name: HTTP_REQUESTS,
+        kind: Kind::Counter,
+        dimensions: HTTP_LABELS,
+        help: "API requests answered, by route, method and status class (2xx, 4xx, 5xx).",
+    },
+    Metric {
+        name: HTTP_REQUEST_DURATION,
+        kind: Kind::Histogram,
+        dimensions: HTTP_LABELS,
+        help: "Time from a request reaching its handler to its response, in seconds.",
+    },
+    Metric {
+        name: ORDERS_PLACED,
+        kind: Kind::Counter,
+        dimensions: &[],
+        help: "Orders placed (POST /orders and cart checkouts; an idempotent replay is not counted).",
+    },
+    Metric {
+        name: STOCK_LEVEL,
+        kind: Kind::Gauge,
+        dimensions: &[],
+        help: "Units available of a product after a stock change (product_id: Prometheus label, EMF property).",
+    },
+    Metric {
+        name: LOW_STOCK_ALERTS,
+        kind: Kind::Counter,
+        dimensions: &[],
+        help: "Low-stock notifications sent.",
+    },
+    Metric {
+        name: NOTIFICATIONS_SENT,
+        kind: Kind::Counter,
+        dimensions: &["kind"],
+        help: "Notifications sent, by kind (a replayed stream record that was already sent is not counted).",
+    },
+    Metric {
+        name: CART_ITEMS_ADDED,
+        kind: Kind::Counter,
+        dimensions: &[],
+        help: "Units added to carts through POST /carts/{cart_id}/items.",
+    },
+];
+
+/// The status class of an HTTP status: `2xx`, `4xx`, `5xx` (and `1xx`, `3xx`).
+#[must_use]
+pub fn status_class(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}
+
+/// One answered API request: `route` is the template's path (`/products/{id}`), never the
+/// concrete one, so the label stays bounded.
+pub fn http_request(route: &str, method: &str, status: u16, elapsed: Duration) {
+    let labels = [
+        ("route", route.to_owned()),
+        ("method", method.to_owned()),
+        ("status_class", status_class(status).to_owned()),
+    ];
+    metrics::counter!(HTTP_REQUESTS, &labels).increment(1);
+    metrics::histogram!(HTTP_REQUEST_DURATION, &labels).record(elapsed.as_secs_f64());
+}
+
+/// A new order was placed (not an idempotent replay of one).
+pub fn order_placed() {
+    metrics::counter!(ORDERS_PLACED).increment(1);
+}
+
+/// Units were added to a cart.
+pub fn cart_items_added(units: u32) {
+    metrics::counter!(CART_ITEMS_ADDED).increment(u64::from(units));
+}
+
+/// A notification was sent (`kind` is one of the four notification kinds).
+pub fn notification_sent(kind: &'static str) {
+    metrics::counter!(NOTIFICATIONS_SENT, "kind" => kind).increment(1);
+    if kind == "low_stock" {
+        metrics::counter!(LOW_STOCK_ALERTS).increment(1);
+    }
+}
+
+/// A product's available units after a change.
+pub fn stock_level(product_id: &str, available: i64) {
+    #[allow(clippy::cast_precision_loss)] // stock counts are far below 2^52
+    let value = available as f64;
+    if let Some(emf) = crate::emf() {
+        // One EMF document of its own, with the product as a property, not a dimension.
+        emf.set_property("product_id", product_id.to_owned());
+        if let Err(err) = emf.write_single(
+            STOCK_LEVEL,
+            Some(metrics::Unit::Count),
+            value,
+            std::io::stdout(),
+        ) {
+            tracing::warn!(error = %err, "failed to write the stock_level metric");
+        }
+        emf.remove_property("product_id");
+    } else {
+        metrics::gauge!(STOCK_LEVEL, "product_id" => product_id.to_owned()).set(value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_metric_is_named_once_and_only_counters_end_in_total() {
+        let mut names: Vec<_> = ALL.iter().map(|m| m.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len());
+        for metric in ALL {
+            assert_eq!(
+                metric.name.ends_with("_total"),
+                metric.kind == Kind::Counter,
+                "{}",
+                metric.name
+            );
+        }
+    }
+
+    #[test]
+    fn status_classes() {
+        assert_eq!(status_class(200), "2xx");
+        assert_eq!(status_class(204), "2xx");
+        assert_eq!(status_class(404), "4xx");
+        assert_eq!(status_class(503), "5xx");
+    }
+}
