@@ -7,12 +7,14 @@
 //! Each service declares its error enums with [`api_error!`] and its endpoints with
 //! [`operations!`].
 
+mod observe;
 mod operation;
 mod problem;
 mod request;
 mod response;
 
 pub use lambda_http::{Body, Request, Response};
+pub use observe::{observe, run};
 pub use operation::{BoxResponse, Endpoints, internal_error, respond};
 pub use problem::{ApiError, ErrorKind, Problem, error_response};
 pub use request::{MAX_BODY_BYTES, QueryParams, RequestError, json_body, path_param};

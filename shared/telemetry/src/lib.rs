@@ -1,16 +1,26 @@
-//! Telemetry in one place: every main calls [`init`] first, the dev server calls [`init_dev`].
+//! Telemetry in one place: every Lambda main calls [`init`] first and runs its handler through
+//! [`lambda::run`]; the dev server calls [`init_dev`].
 //!
-//! In Lambda the logs are JSON, one object per line, and carry the fields of the spans they
-//! happen in, so every line has the `requestId` the runtime's invocation span records.
-//! OpenTelemetry export will be one more layer added here; no main changes when it arrives.
+//! - **Logs**: in Lambda JSON, one object per line, carrying the fields of the spans they happen
+//!   in (so the runtime's `requestId`) and, when traces are exported, the `trace_id` and
+//!   `span_id` of the span they happen in, so a log line leads to its trace.
+//! - **Traces** ([`otel`]): exported over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set;
+//!   nothing is built when it is not.
+//! - **Metrics** ([`metrics`]): CloudWatch Embedded Metric Format on stdout in Lambda, a
+//!   Prometheus registry in the dev server.
 
+pub mod lambda;
 pub mod metrics;
+pub mod otel;
 
 use std::sync::OnceLock;
 
+use tracing::dispatcher::WeakDispatch;
 use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::SubscriberExt as _;
-use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::registry::LookupSpan;
 
 /// The log filter: `RUST_LOG` if set, else the level Lambda's advanced logging controls set
 /// (`AWS_LAMBDA_LOG_LEVEL`), else `info`.
@@ -40,21 +50,74 @@ fn filter_from(rust_log: Option<&str>, lambda_level: Option<&str>) -> Targets {
 }
 
 /// The JSON log layer: one object per line, with the fields of every enclosing span (so the
-/// runtime's `requestId` and the handler's `route`).
+/// runtime's `requestId` and the handler's `route`), and the trace and span ids of the span it
+/// happens in when traces are exported.
 fn json_layer<S, W>(writer: W) -> impl tracing_subscriber::Layer<S>
 where
-    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
-    tracing_subscriber::fmt::layer()
+    let json = tracing_subscriber::fmt::format()
         .json()
         .with_current_span(false)
         .with_span_list(true)
         .with_target(true)
         // CloudWatch stamps every line itself.
-        .without_time()
+        .without_time();
+    tracing_subscriber::fmt::layer()
+        .json()
+        .event_format(WithTraceIds(json))
         .with_ansi(false)
         .with_writer(writer)
+}
+
+/// The subscriber's dispatch, for reading the OpenTelemetry context of a log line's span from
+/// inside the formatter (where `Span::current()` sees no subscriber).
+static DISPATCH: OnceLock<WeakDispatch> = OnceLock::new();
+
+/// A JSON event format with `"trace_id"` and `"span_id"` first, when the line happens in an
+/// exported span.
+struct WithTraceIds<F>(F);
+
+impl<S, N, F> FormatEvent<S, N> for WithTraceIds<F>
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    F: FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let ids = ctx.lookup_current().and_then(|span| {
+            let dispatch = DISPATCH.get()?.upgrade()?;
+            otel::ids_of(&span.id(), &dispatch)
+        });
+        let Some((trace_id, span_id)) = ids else {
+            return self.0.format_event(ctx, writer, event);
+        };
+        let mut line = String::new();
+        self.0.format_event(ctx, Writer::new(&mut line), event)?;
+        match line.strip_prefix('{') {
+            Some(rest) => write!(
+                writer,
+                "{{\"trace_id\":\"{trace_id}\",\"span_id\":\"{span_id}\",{rest}"
+            ),
+            None => writer.write_str(&line),
+        }
+    }
+}
+
+/// Installs `subscriber` as the process's, keeping a handle for [`WithTraceIds`]. A second
+/// call changes nothing.
+fn install(subscriber: impl tracing::Subscriber + Send + Sync + 'static) {
+    let dispatch = tracing::Dispatch::new(subscriber);
+    let weak = dispatch.downgrade();
+    if tracing::dispatcher::set_global_default(dispatch).is_ok() {
+        let _ = DISPATCH.set(weak);
+    }
 }
 
 /// The EMF collector, once a Lambda main has installed it.
@@ -64,23 +127,47 @@ fn emf() -> Option<&'static metrics_cloudwatch_embedded::Collector> {
     EMF.get().copied()
 }
 
-/// Installs JSON logging for a Lambda function. Calling it twice is harmless.
+/// Installs a Lambda function's telemetry: JSON logging, span export when
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and EMF metrics (which [`lambda::run`] flushes after
+/// every invocation). Calling it twice is harmless.
 pub fn init() {
-    let _ = tracing_subscriber::registry()
-        .with(filter())
-        .with(json_layer(std::io::stdout))
-        .try_init();
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "stockroom".into());
+    install(
+        tracing_subscriber::registry()
+            .with(filter())
+            .with(otel::layer(&function))
+            .with(json_layer(std::io::stdout)),
+    );
+    if EMF.get().is_none() {
+        match metrics_cloudwatch_embedded::Builder::new()
+            .cloudwatch_namespace(metrics::NAMESPACE)
+            .with_lambda_request_id("requestId")
+            .init()
+        {
+            Ok(collector) => {
+                let _ = EMF.set(collector);
+            }
+            Err(err) => tracing::warn!(error = %err, "metrics are off: no EMF recorder"),
+        }
+    }
 }
 
-/// Installs compact, human-readable logging for the dev server. Calling it twice is harmless.
-pub fn init_dev() {
+/// Installs the dev server's telemetry: compact, human-readable logging, span export when
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and the Prometheus registry whose handle renders
+/// `GET /metrics` (`None` when another recorder was installed first). Calling it twice is
+/// harmless.
+#[cfg(feature = "prometheus")]
+pub fn init_dev() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
     let text = tracing_subscriber::fmt::layer()
         .compact()
         .with_target(false);
-    let _ = tracing_subscriber::registry()
-        .with(filter())
-        .with(text)
-        .try_init();
+    install(
+        tracing_subscriber::registry()
+            .with(filter())
+            .with(otel::layer("stockroom-dev"))
+            .with(text),
+    );
+    metrics::prometheus()
 }
 
 #[cfg(test)]

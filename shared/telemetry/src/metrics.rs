@@ -89,6 +89,39 @@ pub const ALL: &[Metric] = &[
     },
 ];
 
+/// Installs the Prometheus recorder (the dev server's), `http_request_duration_seconds` with
+/// histogram buckets from 1 ms to 10 s. `None` when a recorder is already installed.
+#[cfg(feature = "prometheus")]
+pub(crate) fn prometheus() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+
+    const BUCKETS: &[f64] = &[
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ];
+    let builder = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Full(HTTP_REQUEST_DURATION.to_owned()), BUCKETS)
+        .ok()?;
+    let recorder = builder.build_recorder();
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder).ok()?;
+    describe();
+    Some(handle)
+}
+
+/// Gives every metric its help text (Prometheus `# HELP`).
+#[cfg(feature = "prometheus")]
+fn describe() {
+    for metric in ALL {
+        match metric.kind {
+            Kind::Counter => metrics::describe_counter!(metric.name, metric.help),
+            Kind::Gauge => metrics::describe_gauge!(metric.name, metric.help),
+            Kind::Histogram => {
+                metrics::describe_histogram!(metric.name, metrics::Unit::Seconds, metric.help)
+            }
+        }
+    }
+}
+
 /// The status class of an HTTP status: `2xx`, `4xx`, `5xx` (and `1xx`, `3xx`).
 #[must_use]
 pub fn status_class(status: u16) -> &'static str {
@@ -119,8 +152,8 @@ pub fn order_placed() {
 }
 
 /// Units were added to a cart.
-pub fn cart_items_added(units: u32) {
-    metrics::counter!(CART_ITEMS_ADDED).increment(u64::from(units));
+pub fn cart_items_added(units: u64) {
+    metrics::counter!(CART_ITEMS_ADDED).increment(units);
 }
 
 /// A notification was sent (`kind` is one of the four notification kinds).

@@ -1,14 +1,9 @@
 //! The `health` Lambda function; see the crate docs.
 
-use std::convert::Infallible;
-
-use lambda_http::{Error, run, service_fn};
+use lambda_http::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     stockroom_telemetry::init();
-    run(service_fn(|req| async {
-        Ok::<_, Infallible>(stockroom_health::health(req).await)
-    }))
-    .await
+    stockroom_http::run(stockroom_health::health).await
 }

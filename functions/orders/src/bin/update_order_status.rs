@@ -1,16 +1,11 @@
 //! The `update_order_status` Lambda function; see the crate docs for the pattern.
 
-use std::convert::Infallible;
-
-use lambda_http::{Error, run, service_fn};
+use lambda_http::Error;
 use stockroom_store::Store;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     stockroom_telemetry::init();
     let store = Store::from_env().await?.orders()?;
-    run(service_fn(|req| async {
-        Ok::<_, Infallible>(stockroom_orders::update_order_status(&*store, req).await)
-    }))
-    .await
+    stockroom_http::run(|req| stockroom_orders::update_order_status(&*store, req)).await
 }

@@ -1,0 +1,75 @@
+//! What every API request gets around its handler, in Lambda ([`run`]) and in the dev server
+//! ([`observe`]) alike: a server span named by the route, and the request metrics.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::time::Instant;
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt as _, Response};
+use stockroom_telemetry::lambda::Trigger;
+use stockroom_telemetry::metrics;
+use tracing::Instrument as _;
+use tracing::field::Empty;
+
+/// The method and the template path of the route API Gateway matched (`routeKey`, as
+/// `GET /products/{id}`), or the request's own method and `unmatched`: never the concrete path,
+/// which would make a metric label per product.
+fn route_of(req: &Request) -> (String, String) {
+    if let RequestContext::ApiGatewayV2(context) = req.request_context()
+        && let Some((method, path)) = context.route_key.as_deref().and_then(|k| k.split_once(' '))
+    {
+        return (method.to_owned(), path.to_owned());
+    }
+    (req.method().as_str().to_owned(), "unmatched".to_owned())
+}
+
+/// Runs `handler` on `req` inside the request's server span (`GET /products/{id}`, with
+/// `http.request.method`, `http.route` and `http.response.status_code`; a 5xx marks it an
+/// error) and records `http_requests_total` and `http_request_duration_seconds`.
+pub async fn observe<F, Fut>(req: Request, handler: F) -> Response<Body>
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response<Body>>,
+{
+    let (method, route) = route_of(&req);
+    let span = tracing::info_span!(
+        "request",
+        otel.name = %format_args!("{method} {route}"),
+        otel.kind = "server",
+        http.request.method = %method,
+        http.route = %route,
+        http.response.status_code = Empty,
+        otel.status_code = Empty,
+    );
+    let started = Instant::now();
+    let response = handler(req).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    span.record("http.response.status_code", status);
+    if status >= 500 {
+        span.record("otel.status_code", "ERROR");
+    }
+    metrics::http_request(&route, &method, status, started.elapsed());
+    response
+}
+
+/// Runs an API function: `handler` answers every request, through [`observe`], under the
+/// runtime's telemetry layers ([`stockroom_telemetry::lambda::run`]). What each main calls:
+///
+/// ```ignore
+/// stockroom_http::run(|req| stockroom_catalog::get_product(&*store, req)).await
+/// ```
+///
+/// # Errors
+/// When the runtime API fails.
+pub async fn run<F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(Request) -> Fut + Sync,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    let service = lambda_runtime::service_fn(|req: Request| {
+        let response = observe(req, &handler);
+        async move { Ok::<_, Infallible>(response.await) }
+    });
+    stockroom_telemetry::lambda::run(Trigger::Http, lambda_http::Adapter::from(service)).await
+}

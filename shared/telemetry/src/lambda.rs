@@ -1,0 +1,85 @@
+//! The Lambda runtime with the shop's telemetry around every invocation.
+//!
+//! Outermost first: the EMF metrics are flushed to stdout when the invocation ends; the
+//! invocation's OpenTelemetry context is attached (a W3C `traceparent` of an HTTP request, else
+//! Lambda's X-Ray header) so that the invocation span continues that trace; lambda_runtime's
+//! `OpenTelemetryLayer` opens the invocation span (`faas.*` attributes) and flushes the span
+//! exporter before the invocation returns; its `TracingLayer` adds the `requestId` every log
+//! line carries.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::task::{Context, Poll};
+
+use lambda_runtime::layers::{OpenTelemetryLayer, TracingLayer};
+use lambda_runtime::tower::{Layer, Service};
+use lambda_runtime::{Diagnostic, IntoFunctionResponse, LambdaEvent, LambdaInvocation, Runtime};
+
+pub use lambda_runtime::layers::OpenTelemetryFaasTrigger as Trigger;
+
+/// Runs `handler` as the Lambda runtime does (`lambda_runtime::run`), with the telemetry layers.
+/// `trigger` is the invocation span's `faas.trigger`.
+///
+/// # Errors
+/// When the runtime API fails.
+pub async fn run<A, F, R, B, S, D, E>(
+    trigger: Trigger,
+    handler: F,
+) -> Result<(), lambda_runtime::Error>
+where
+    F: Service<LambdaEvent<A>, Response = R>,
+    F::Future: Future<Output = Result<R, F::Error>>,
+    F::Error: Into<Diagnostic> + Debug,
+    A: for<'de> serde::Deserialize<'de>,
+    R: IntoFunctionResponse<B, S>,
+    B: serde::Serialize,
+    S: futures_core::Stream<Item = Result<D, E>> + Unpin + Send + 'static,
+    D: Into<bytes::Bytes> + Send,
+    E: Into<lambda_runtime::Error> + Send + Debug,
+{
+    let runtime = Runtime::new(handler)
+        .layer(TracingLayer::new())
+        .layer(OpenTelemetryLayer::new(crate::otel::flush).with_trigger(trigger))
+        .layer(ContinueTrace);
+    match crate::emf() {
+        Some(emf) => {
+            runtime
+                .layer(metrics_cloudwatch_embedded::lambda::MetricsLayer::new(emf))
+                .run()
+                .await
+        }
+        None => runtime.run().await,
+    }
+}
+
+/// Attaches the invocation's incoming trace context while the layers inside open their spans.
+#[derive(Clone, Copy)]
+struct ContinueTrace;
+
+impl<S> Layer<S> for ContinueTrace {
+    type Service = ContinueTraceService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ContinueTraceService(inner)
+    }
+}
+
+struct ContinueTraceService<S>(S);
+
+impl<S: Service<LambdaInvocation>> Service<LambdaInvocation> for ContinueTraceService<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: LambdaInvocation) -> Self::Future {
+        let parent =
+            crate::otel::invocation_parent(&req.body, req.context.xray_trace_id.as_deref());
+        // The invocation span is opened inside `call`, so it takes this context as its parent.
+        let _attached = parent.map(opentelemetry::Context::attach);
+        self.0.call(req)
+    }
+}

@@ -1,0 +1,197 @@
+//! OpenTelemetry traces, on when `OTEL_EXPORTER_OTLP_ENDPOINT` is set and absent otherwise.
+//!
+//! Spans are the `tracing` spans the code already opens, exported by `tracing-opentelemetry`
+//! through a batch processor to the OTLP/HTTP endpoint: in Lambda the collector of the
+//! OpenTelemetry layer (which sends them on to X-Ray), locally any OTLP backend. Trace ids are
+//! X-Ray's (a timestamp, then random bits), which every W3C backend accepts too.
+//!
+//! A trace is continued from outside by [`continue_trace`]: from a request's W3C `traceparent`
+//! header, else from an X-Ray trace header (Lambda's `_X_AMZN_TRACE_ID`, an
+//! `X-Amzn-Trace-Id` header). [`current_traceparent`] is the other direction: the W3C header of
+//! the current span, which a write stores on its item so that the stream consumer's span
+//! continues the trace.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator as _};
+use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
+use opentelemetry_aws::trace::{XrayIdGenerator, XrayPropagator};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+/// The environment variable that turns export on.
+pub const ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+/// The W3C trace context header.
+pub const TRACEPARENT: &str = "traceparent";
+/// The X-Ray trace header.
+pub const XRAY_HEADER: &str = "x-amzn-trace-id";
+
+static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
+
+/// X-Ray first, W3C second: the extraction of the last one that finds a context wins, so a
+/// client's `traceparent` wins over the trace Lambda started.
+fn propagator() -> &'static TextMapCompositePropagator {
+    static PROPAGATOR: OnceLock<TextMapCompositePropagator> = OnceLock::new();
+    PROPAGATOR.get_or_init(|| {
+        TextMapCompositePropagator::new(vec![
+            Box::new(XrayPropagator::default()),
+            Box::new(TraceContextPropagator::new()),
+        ])
+    })
+}
+
+/// The tracing layer exporting spans, when `OTEL_EXPORTER_OTLP_ENDPOINT` is set; `None` (and
+/// nothing built) otherwise. `service` names the process when `OTEL_SERVICE_NAME` does not.
+pub(crate) fn layer<S>(service: &str) -> Option<impl tracing_subscriber::Layer<S>>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    let endpoint = std::env::var(ENDPOINT_VAR).ok()?;
+    if endpoint.trim().is_empty() {
+        return None;
+    }
+    let exporter = match opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .build()
+    {
+        Ok(exporter) => exporter,
+        Err(err) => {
+            eprintln!("not exporting traces to {endpoint:?}: {err}");
+            return None;
+        }
+    };
+    let mut resource = opentelemetry_sdk::Resource::builder();
+    if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
+        resource = resource.with_service_name(service.to_owned());
+    }
+    let provider = SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_id_generator(XrayIdGenerator::default())
+        .with_resource(resource.build())
+        .build();
+    let tracer = provider.tracer("stockroom");
+    let _ = PROVIDER.set(provider);
+    Some(tracing_opentelemetry::layer().with_tracer(tracer))
+}
+
+/// Whether spans are exported.
+#[must_use]
+pub fn enabled() -> bool {
+    PROVIDER.get().is_some()
+}
+
+/// Exports every finished span now. Lambda calls it as each invocation ends, before the
+/// environment may be frozen; the dev server's batches go on their own.
+pub fn flush() {
+    if let Some(provider) = PROVIDER.get()
+        && let Err(err) = provider.force_flush()
+    {
+        tracing::warn!(error = %err, "failed to export spans");
+    }
+}
+
+/// Exports what is left and stops the exporter: for a process that is about to exit.
+pub fn shutdown() {
+    if let Some(provider) = PROVIDER.get() {
+        let _ = provider.shutdown();
+    }
+}
+
+/// Makes `span` continue the trace named by `headers` (`traceparent`, `x-amzn-trace-id`, any
+/// case), W3C winning over X-Ray, with a link to the span it would have continued otherwise (the
+/// current one). Call it before the span is entered. Without
+/// export, or without a readable header, nothing changes.
+pub fn continue_trace<'a>(
+    span: &tracing::Span,
+    headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+) {
+    if !enabled() {
+        return;
+    }
+    let carrier: HashMap<String, String> = headers
+        .into_iter()
+        .filter(|(name, _)| {
+            name.eq_ignore_ascii_case(TRACEPARENT) || name.eq_ignore_ascii_case(XRAY_HEADER)
+        })
+        .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
+        .collect();
+    if carrier.is_empty() {
+        return;
+    }
+    let cx = propagator().extract(&carrier);
+    if cx.span().span_context().is_valid() {
+        // What the span would have continued otherwise (a stream consumer's invocation) stays
+        // reachable as a link.
+        let enclosing = tracing::Span::current().context();
+        let enclosing = enclosing.span().span_context().clone();
+        if enclosing.is_valid() {
+            span.add_link(enclosing);
+        }
+        let _ = span.set_parent(cx);
+    }
+}
+
+/// The W3C `traceparent` of the current span, when spans are exported.
+#[must_use]
+pub fn current_traceparent() -> Option<String> {
+    if !enabled() {
+        return None;
+    }
+    let cx = tracing::Span::current().context();
+    if !cx.span().span_context().is_valid() {
+        return None;
+    }
+    let mut carrier = HashMap::new();
+    TraceContextPropagator::new().inject_context(&cx, &mut carrier);
+    carrier.remove(TRACEPARENT)
+}
+
+/// The trace and span ids (hex) of the span `id`, when it is exported.
+pub(crate) fn ids_of(
+    id: &tracing::span::Id,
+    dispatch: &tracing::Dispatch,
+) -> Option<(String, String)> {
+    if !enabled() {
+        return None;
+    }
+    let cx = tracing_opentelemetry::get_otel_context(id, dispatch)?;
+    let span = cx.span();
+    let context = span.span_context();
+    context.is_valid().then(|| {
+        (
+            context.trace_id().to_string(),
+            context.span_id().to_string(),
+        )
+    })
+}
+
+/// The OpenTelemetry context an invocation continues: a W3C `traceparent` in its event's
+/// `headers` (API Gateway's HTTP event), else Lambda's X-Ray trace header.
+pub(crate) fn invocation_parent(
+    event: &[u8],
+    xray: Option<&str>,
+) -> Option<opentelemetry::Context> {
+    #[derive(serde::Deserialize)]
+    struct Headers {
+        #[serde(default)]
+        headers: HashMap<String, String>,
+    }
+    if !enabled() {
+        return None;
+    }
+    let mut carrier: HashMap<String, String> = serde_json::from_slice::<Headers>(event)
+        .map(|event| event.headers)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case(TRACEPARENT))
+        .map(|(name, value)| (name.to_ascii_lowercase(), value))
+        .collect();
+    if let Some(xray) = xray {
+        carrier.insert(XRAY_HEADER.to_owned(), xray.to_owned());
+    }
+    let cx = propagator().extract(&carrier);
+    cx.span().span_context().is_valid().then_some(cx)
+}
