@@ -22,6 +22,7 @@ use stockroom_domain::page::Page;
 use stockroom_domain::{ProductId, timestamp};
 
 use super::{Cancelled, Item, WRITE_ATTEMPTS, n, s, sdk};
+use super::{trace_name, trace_value};
 use crate::inventory::{StockError, StockQuery, StockReader, StockWriter, page_of};
 use crate::items::BY_ENTITY_INDEX;
 use crate::items::catalog::{PRODUCT_SK, product_pk};
@@ -76,24 +77,24 @@ fn stored(item: Item) -> anyhow::Result<StockItem> {
     serde_dynamo::from_item(item).context("stored stock level has an unexpected shape")
 }
 
-/// The update expression and condition of each move (`:q` the quantity, `:now` the time), on
-/// a stock item: the inventory endpoints and the order transactions move stock the same way.
+/// The update expression and condition of each move (`:q` the quantity, `:now` the time,
+/// `#trace`/`:trace` the [`trace_value`]), on a stock item: the inventory endpoints and the order transactions move stock the same way.
 pub(crate) fn move_expressions(mv: StockMove) -> (&'static str, &'static str) {
     match mv {
         StockMove::Decrement => (
-            "SET available = available - :q, updated_at = :now",
+            "SET available = available - :q, updated_at = :now, #trace = :trace",
             "attribute_exists(pk) AND available >= :q",
         ),
         StockMove::Reserve => (
-            "SET available = available - :q, reserved = reserved + :q, updated_at = :now",
+            "SET available = available - :q, reserved = reserved + :q, updated_at = :now, #trace = :trace",
             "attribute_exists(pk) AND available >= :q",
         ),
         StockMove::Release => (
-            "SET available = available + :q, reserved = reserved - :q, updated_at = :now",
+            "SET available = available + :q, reserved = reserved - :q, updated_at = :now, #trace = :trace",
             "attribute_exists(pk) AND reserved >= :q",
         ),
         StockMove::Ship => (
-            "SET reserved = reserved - :q, updated_at = :now",
+            "SET reserved = reserved - :q, updated_at = :now, #trace = :trace",
             "attribute_exists(pk) AND reserved >= :q",
         ),
     }
@@ -160,8 +161,10 @@ impl StockWriter for DynamoInventory {
             .key("sk", s(STOCK_SK))
             .update_expression(
                 "SET available = :a, updated_at = :now, entity = :e, id = :id, \
-                 reserved = if_not_exists(reserved, :zero)",
+                 reserved = if_not_exists(reserved, :zero), #trace = :trace",
             )
+            .set_expression_attribute_names(Some(trace_name()))
+            .expression_attribute_values(":trace", trace_value())
             .expression_attribute_values(":a", n(available.get()))
             .expression_attribute_values(":now", s(timestamp::format(&now)))
             .expression_attribute_values(":e", s(STOCK_ENTITY))
@@ -226,6 +229,8 @@ impl StockWriter for DynamoInventory {
             .condition_expression(condition)
             .expression_attribute_values(":q", n(quantity.get()))
             .expression_attribute_values(":now", s(timestamp::format(&now)))
+            .set_expression_attribute_names(Some(trace_name()))
+            .expression_attribute_values(":trace", trace_value())
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()

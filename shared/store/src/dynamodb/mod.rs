@@ -18,13 +18,18 @@ use std::collections::HashMap;
 
 use anyhow::Context as _;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_dynamodb::config::RuntimeComponents;
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef,
+};
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_types::config_bag::{Storable, StoreReplace};
 use serde::Serialize;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -35,8 +40,20 @@ pub const CALLS_TARGET: &str = "stockroom_store::dynamodb::calls";
 /// Logs every DynamoDB operation (not every retry) at debug level under [`CALLS_TARGET`], inside
 /// the invocation's spans, so the calls one request makes can be counted from its log lines:
 /// `RUST_LOG=info,stockroom_store::dynamodb::calls=debug`. The benchmark counts them this way.
+///
+/// And opens a client span per operation, a child of the span that made the call:
+/// `DynamoDB.<Operation>` with `db.system`, `db.operation` and, when spans are exported,
+/// `aws.dynamodb.table_names` (read from the request, so every table a transaction touches).
 #[derive(Debug)]
 struct CallLog;
+
+/// The span of the operation in flight, kept in the operation's config bag.
+#[derive(Debug, Clone)]
+struct CallSpan(tracing::Span);
+
+impl Storable for CallSpan {
+    type Storer = StoreReplace<Self>;
+}
 
 impl Intercept for CallLog {
     fn name(&self) -> &'static str {
@@ -50,8 +67,82 @@ impl Intercept for CallLog {
     ) -> Result<(), BoxError> {
         let operation = cfg.load::<Metadata>().map_or("unknown", Metadata::name);
         tracing::debug!(target: CALLS_TARGET, operation, "dynamodb call");
+        let span = tracing::info_span!(
+            "dynamodb",
+            otel.name = %format_args!("DynamoDB.{operation}"),
+            otel.kind = "client",
+            db.system = "dynamodb",
+            db.operation = operation,
+            rpc.system = "aws-api",
+            rpc.service = "DynamoDB",
+            rpc.method = operation,
+            aws.dynamodb.table_names = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
+        cfg.interceptor_state().store_put(CallSpan(span));
         Ok(())
     }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(CallSpan(span)) = cfg.load::<CallSpan>()
+            && !span.is_disabled()
+            && stockroom_telemetry::otel::enabled()
+            && let Some(body) = context.request().body().bytes()
+        {
+            span.record("aws.dynamodb.table_names", table_names(body).join(","));
+        }
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(CallSpan(span)) = cfg.load::<CallSpan>()
+            && matches!(context.output_or_error(), Some(Err(_)))
+        {
+            span.record("otel.status_code", "ERROR");
+        }
+        // Closes the span now, not when the operation's config bag goes.
+        cfg.interceptor_state().unset::<CallSpan>();
+        Ok(())
+    }
+}
+
+/// The tables a DynamoDB request names: every `TableName`, at any depth (transactions name one
+/// per action), and the keys of `RequestItems` (batch operations).
+fn table_names(body: &[u8]) -> Vec<String> {
+    fn walk(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    match (key.as_str(), value) {
+                        ("TableName", serde_json::Value::String(name)) => out.push(name.clone()),
+                        ("RequestItems", serde_json::Value::Object(tables)) => {
+                            out.extend(tables.keys().cloned());
+                        }
+                        _ => walk(value, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(values) => values.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut names = Vec::new();
+    if let Ok(value) = serde_json::from_slice(body) {
+        walk(&value, &mut names);
+    }
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 /// A DynamoDB client configured the way the SDK configures itself: region, credentials and
@@ -74,6 +165,22 @@ pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
 
 pub(crate) fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
+}
+
+/// `#trace`, the attribute a write that a stream consumer will see stores its trace context in
+/// (`trace` is a DynamoDB reserved word, so expressions name it through `#trace`).
+pub(crate) fn trace_name() -> HashMap<String, String> {
+    HashMap::from([(
+        "#trace".to_owned(),
+        crate::items::TRACE_ATTRIBUTE.to_owned(),
+    )])
+}
+
+/// `:trace`: the W3C `traceparent` of the writing span, empty when spans are not exported, so
+/// that the stream consumer's span continues the writer's trace and a write without one
+/// replaces an older trace context rather than inheriting it.
+pub(crate) fn trace_value() -> AttributeValue {
+    s(crate::items::trace_context().unwrap_or_default())
 }
 
 /// An `SdkError` with the whole context DynamoDB gave, which its `Display` leaves out.

@@ -30,6 +30,7 @@ use stockroom_domain::{ProductId, timestamp};
 
 use super::inventory::move_expressions;
 use super::{Cancelled, Item, WRITE_ATTEMPTS, cancellation_items, n, s, sdk, to_item};
+use super::{trace_name, trace_value};
 use crate::items::catalog::{PRODUCT_SK, product_pk};
 use crate::items::inventory::{STOCK_SK, StockItem, stock_pk};
 use crate::items::orders::{
@@ -377,6 +378,8 @@ impl DynamoOrders {
             .condition_expression(condition)
             .expression_attribute_values(":q", n(quantity))
             .expression_attribute_values(":now", s(now))
+            .set_expression_attribute_names(Some(trace_name()))
+            .expression_attribute_values(":trace", trace_value())
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .context("failed to build a stock Update")?;
@@ -503,9 +506,11 @@ impl OrderWriter for DynamoOrders {
             let update_order = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(order_pk(id), ORDER_SK)))
-                .update_expression("SET #status = :to, updated_at = :now")
+                .update_expression("SET #status = :to, updated_at = :now, #trace = :trace")
                 .condition_expression("#status = :from")
+                .set_expression_attribute_names(Some(trace_name()))
                 .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":trace", trace_value())
                 .expression_attribute_values(":to", s(to.as_str()))
                 .expression_attribute_values(":from", s(order.status.as_str()))
                 .expression_attribute_values(":now", s(timestamp::format(&now)))

@@ -27,6 +27,9 @@ pub struct StockItem {
     pub available: u64,
     pub reserved: u64,
     pub updated_at: String,
+    /// The trace context of the write that last changed the item ([`super::TRACE_ATTRIBUTE`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
 }
 
 impl StockItem {
@@ -39,6 +42,7 @@ impl StockItem {
             available: level.available,
             reserved: level.reserved,
             updated_at: timestamp::format(&level.updated_at),
+            trace: super::trace_context(),
         }
     }
 

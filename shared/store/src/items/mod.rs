@@ -11,6 +11,16 @@ pub mod orders;
 /// The `by-entity` index every table that lists its items has: `entity`, then `id`.
 pub const BY_ENTITY_INDEX: &str = "by-entity";
 
+/// The attribute of an order or stock item that holds the W3C `traceparent` of the write that
+/// last changed it, so the stream consumer that notifies about the change continues its trace.
+/// Absent or empty when spans were not exported.
+pub const TRACE_ATTRIBUTE: &str = "trace";
+
+/// [`TRACE_ATTRIBUTE`] for an item being written.
+pub(crate) fn trace_context() -> Option<String> {
+    stockroom_telemetry::otel::current_traceparent()
+}
+
 pub(crate) fn parse_time(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
     Ok(stockroom_domain::timestamp::parse(s)?)
 }

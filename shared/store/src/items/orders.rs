@@ -60,6 +60,9 @@ pub struct OrderItem {
     pub status: String,
     pub created_at: String,
     pub updated_at: String,
+    /// The trace context of the write that last changed the item ([`super::TRACE_ATTRIBUTE`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
 }
 
 impl OrderItem {
@@ -87,6 +90,7 @@ impl OrderItem {
             status: order.status.as_str().to_owned(),
             created_at: timestamp::format(&order.created_at),
             updated_at: timestamp::format(&order.updated_at),
+            trace: super::trace_context(),
         }
     }
 

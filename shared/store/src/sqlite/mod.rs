@@ -85,14 +85,17 @@ type Connections = Arc<[Mutex<Connection>]>;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs `f` on a blocking thread on the first free connection of `connections` from `start` on
-/// (rotating), or, when all are busy, on that one as soon as it is free.
+/// (rotating), or, when all are busy, on that one as soon as it is free. `f` runs in the
+/// caller's span, so what it logs, and the trace context a write stores, are the caller's.
 async fn run_on<T: Send + 'static, E: From<anyhow::Error> + Send + 'static>(
     connections: &Connections,
     start: usize,
     f: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
 ) -> Result<T, E> {
     let connections = Arc::clone(connections);
+    let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
+        let _entered = span.enter();
         let n = connections.len();
         let mut conn = match (0..n).find_map(|i| connections[(start + i) % n].try_lock().ok()) {
             Some(conn) => conn,
