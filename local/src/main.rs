@@ -68,7 +68,7 @@ fn parse_args() -> anyhow::Result<Args> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
-    stockroom_telemetry::init_dev();
+    let metrics = stockroom_telemetry::init_dev();
     let args = parse_args()?;
 
     let routes = stockroom_local::template::load(&args.template)?;
@@ -91,7 +91,9 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let readers = stockroom_local::feed::start(&args.template, &store)?;
-    let app = Arc::new(App::new(routes, store, openapi)?);
+    let mut app = App::new(routes, store, openapi)?;
+    app.metrics = metrics;
+    let app = Arc::new(app);
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
         .await
         .with_context(|| format!("failed to listen on {}:{}", args.host, args.port))?;
@@ -108,7 +110,13 @@ async fn main() -> anyhow::Result<()> {
             route.method, route.path, route.binary, route.function
         );
     }
-    println!("  GET     /docs, /openapi.yaml");
+    println!("  GET     /docs, /openapi.yaml, /metrics");
+    if stockroom_telemetry::otel::enabled() {
+        println!(
+            "Traces go to {} (OTLP/HTTP).",
+            std::env::var(stockroom_telemetry::otel::ENDPOINT_VAR).unwrap_or_default()
+        );
+    }
     println!("Stream consumers over the change feed (notifications are logged):");
     for mapping in &readers.mappings {
         println!(
@@ -123,8 +131,10 @@ async fn main() -> anyhow::Result<()> {
         started.elapsed().as_millis()
     );
 
-    serve(listener, app, async {
+    let served = serve(listener, app, async {
         let _ = tokio::signal::ctrl_c().await;
     })
-    .await
+    .await;
+    stockroom_telemetry::otel::shutdown();
+    served
 }

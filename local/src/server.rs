@@ -28,6 +28,8 @@ pub struct App {
     pub routes: Vec<(Route, Box<dyn Handler>)>,
     pub store: Store,
     pub openapi: String,
+    /// The Prometheus registry `GET /metrics` renders, when this process installed one.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 impl App {
@@ -54,6 +56,7 @@ impl App {
             routes,
             store,
             openapi,
+            metrics: None,
         })
     }
 }
@@ -63,6 +66,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/openapi.yaml", axum::routing::get(openapi))
         .route("/docs", axum::routing::get(docs))
+        .route("/metrics", axum::routing::get(metrics))
         .fallback(invoke)
         .with_state(app)
 }
@@ -85,6 +89,24 @@ async fn docs(State(app): State<Arc<App>>) -> Response {
                 "The API description could not be rendered.",
             ))
         }
+    }
+}
+
+/// The metrics in Prometheus text format: the dev server's stand-in for CloudWatch's EMF.
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    match &app.metrics {
+        Some(handle) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            handle.render(),
+        )
+            .into_response(),
+        None => problem(Problem::new(
+            ErrorKind::NotFound,
+            "This process records no metrics.",
+        )),
     }
 }
 
@@ -177,7 +199,22 @@ async fn invoke(
         source_ip: peer.ip().to_string(),
     };
     let event = event_json(&incoming, route, params, &request_id);
-    let span = tracing::info_span!("invoke", requestId = %request_id, function = %route.function);
+    // What Lambda's runtime opens around an invocation, continuing the client's trace.
+    let span = tracing::info_span!(
+        "invoke",
+        otel.name = %route.function,
+        faas.trigger = "http",
+        faas.invocation_id = %request_id,
+        requestId = %request_id,
+        function = %route.function,
+    );
+    stockroom_telemetry::otel::continue_trace(
+        &span,
+        parts
+            .headers
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))),
+    );
     async {
         let request = match into_request(event) {
             Ok(request) => request,
@@ -189,7 +226,8 @@ async fn invoke(
                 ));
             }
         };
-        let response = handler.call(&app.store, request).await;
+        let response =
+            stockroom_http::observe(request, |request| handler.call(&app.store, request)).await;
         tracing::info!(status = response.status().as_u16(), route = %route.key(), "invoked");
         into_axum(response)
     }

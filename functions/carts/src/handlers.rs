@@ -114,6 +114,7 @@ pub async fn add_cart_item(store: &dyn CartWriter, req: Request) -> Response<Bod
                     now: timestamp::now(),
                 })
                 .await?;
+            stockroom_telemetry::metrics::cart_items_added(quantity.get());
             tracing::info!(cart_id = %cart.id, lines = cart.lines.len(), "added to cart");
             Ok::<_, CartError>(answer(&cart))
         }
@@ -206,6 +207,9 @@ pub async fn checkout(store: &dyn CartWriter, req: Request) -> Response<Body> {
             );
             let mut response =
                 stockroom_http::created(&format!("/orders/{}", order.id), &done.answer);
+            if !done.replayed {
+                stockroom_telemetry::metrics::order_placed();
+            }
             if done.replayed {
                 response
                     .headers_mut()

@@ -16,9 +16,11 @@ use stockroom_domain::notifications::{
     DEFAULT_LOW_STOCK_THRESHOLD, Delivery, Notification, NotificationKind, crosses_low_stock,
 };
 use stockroom_domain::timestamp;
+use stockroom_store::items::TRACE_ATTRIBUTE;
 use stockroom_store::items::inventory::{STOCK_ENTITY, StockItem};
 use stockroom_store::items::orders::{ORDER_ENTITY, OrderItem};
 use stockroom_store::notifications::NotificationWriter;
+use tracing::Instrument as _;
 
 use crate::notifier::Notifier;
 
@@ -119,6 +121,28 @@ fn entity(record: &EventRecord) -> Result<Option<String>, RecordError> {
         .ok_or_else(|| RecordError::Undecodable(anyhow::anyhow!("the record has no image")))
 }
 
+/// The span one record is handled in: `<stream> <event name>` (`orders MODIFY`), a consumer
+/// span whose parent is the trace context the write stored on the item, when it stored one.
+fn record_span(stream: &'static str, record: &EventRecord) -> tracing::Span {
+    let span = tracing::info_span!(
+        "stream record",
+        otel.name = %format_args!("{stream} {}", record.event_name),
+        otel.kind = "consumer",
+        messaging.system = "aws_dynamodb_streams",
+        event_id = %record.event_id,
+        sequence_number = sequence(record).unwrap_or("none"),
+        notification.kind = tracing::field::Empty,
+        notification.id = tracing::field::Empty,
+    );
+    if let Some(serde_dynamo::AttributeValue::S(traceparent)) =
+        record.change.new_image.get(TRACE_ATTRIBUTE)
+        && !traceparent.is_empty()
+    {
+        stockroom_telemetry::otel::continue_trace(&span, [("traceparent", traceparent.as_str())]);
+    }
+    span
+}
+
 fn sequence(record: &EventRecord) -> Option<&str> {
     record.change.sequence_number.as_deref()
 }
@@ -163,6 +187,10 @@ impl Consumers {
             let (Some(new), old_available) = (new, old.map(|o| o.available)) else {
                 return Ok(None);
             };
+            stockroom_telemetry::metrics::stock_level(
+                &new.id,
+                i64::try_from(new.available).unwrap_or(i64::MAX),
+            );
             if !crosses_low_stock(old_available, Some(new.available), threshold) {
                 return Ok(None);
             }
@@ -189,7 +217,7 @@ impl Consumers {
         event: &Event,
         decide: impl Fn(&EventRecord) -> Result<Option<Notification>, RecordError>,
     ) -> DynamoDbEventResponse {
-        let (summary, failed) = self.run(event, decide).await;
+        let (summary, failed) = self.run(stream, event, decide).await;
         let mut response = DynamoDbEventResponse::default();
         match failed {
             Some((record, err)) => {
@@ -221,19 +249,31 @@ impl Consumers {
         response
     }
 
-    /// The batch's work: what it did, and the first record that failed with why.
+    /// The batch's work: what it did, and the first record that failed with why. Each record
+    /// is handled in a span of its own that continues the trace of the write that made it.
     async fn run<'e>(
         &self,
+        stream: &'static str,
         event: &'e Event,
         decide: impl Fn(&EventRecord) -> Result<Option<Notification>, RecordError>,
     ) -> (BatchSummary, Option<(&'e EventRecord, RecordError)>) {
         let mut summary = BatchSummary::default();
         for record in &event.records {
-            let outcome = match decide(record) {
-                Ok(Some(notification)) => self.deliver(&notification).await,
-                Ok(None) => Ok(None),
-                Err(err) => Err(err),
-            };
+            let span = record_span(stream, record);
+            let outcome = async {
+                match decide(record) {
+                    Ok(Some(notification)) => {
+                        tracing::Span::current()
+                            .record("notification.kind", notification.kind.as_str())
+                            .record("notification.id", notification.id.as_str());
+                        self.deliver(&notification).await
+                    }
+                    Ok(None) => Ok(None),
+                    Err(err) => Err(err),
+                }
+            }
+            .instrument(span)
+            .await;
             match outcome {
                 Ok(Some(Delivery::Sent)) => summary.already_sent += 1,
                 Ok(Some(Delivery::Pending)) => summary.sent += 1,
@@ -261,6 +301,7 @@ impl Consumers {
             .send(&recorded)
             .await
             .map_err(RecordError::Delivery)?;
+        stockroom_telemetry::metrics::notification_sent(recorded.kind.as_str());
         self.store
             .mark_sent(&recorded.id, timestamp::now())
             .await

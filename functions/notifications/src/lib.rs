@@ -79,11 +79,12 @@ pub async fn run_stream_consumer(consumer: StreamConsumer) -> Result<(), lambda_
         notifier: notifier::from_env().await?,
         low_stock_threshold: threshold_from_env()?,
     };
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Event>| {
+    let handler = service_fn(|event: LambdaEvent<Event>| {
         let consumers = &consumers;
         async move {
             Ok::<_, std::convert::Infallible>(consumer.handle(consumers, &event.payload).await)
         }
-    }))
-    .await
+    });
+    stockroom_telemetry::lambda::run(stockroom_telemetry::lambda::Trigger::Datasource, handler)
+        .await
 }

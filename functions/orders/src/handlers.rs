@@ -112,6 +112,9 @@ pub async fn place_order(store: &dyn OrderWriter, req: Request) -> Response<Body
                 "order placed"
             );
             let mut response = stockroom_http::created(&format!("/orders/{}", order.id), order);
+            if !placed.replayed {
+                stockroom_telemetry::metrics::order_placed();
+            }
             if placed.replayed {
                 response
                     .headers_mut()
