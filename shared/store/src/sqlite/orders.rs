@@ -131,6 +131,7 @@ fn move_lines(
                 level.available = available;
                 level.reserved = reserved;
                 level.updated_at = stockroom_domain::timestamp::format(&now);
+                level.trace = crate::items::trace_context();
                 levels.push(level);
             }
             (None, Ok(_)) => {
