@@ -12,6 +12,7 @@
 //! Absolute times on a shared two-core machine are noisy; the ratios to the floor are the
 //! figures to compare across runs.
 
+mod emf;
 mod runtime_api;
 mod streams;
 
@@ -191,6 +192,8 @@ struct Sample {
     calls_per_invocation: Option<f64>,
     /// What a stream consumer logged it did with its batches, over all the calls.
     handled: Handled,
+    /// The metrics of the EMF documents the function printed (all of which were valid).
+    emf: std::collections::BTreeSet<String>,
 }
 
 /// The response header `place_order` sets on an answer replayed for a reused idempotency key.
@@ -478,6 +481,16 @@ async fn cold_start(
     let per = calls as f64 / events.len() as f64;
     sample.calls_per_invocation = Some(per);
     sample.handled = Handled::from_log(&lines);
+    for line in lines.iter().filter(|l| emf::is_document(l)) {
+        let metrics = emf::check(line).map_err(|why| {
+            anyhow::anyhow!(
+                "{name} printed an EMF document CloudWatch would not read ({why}): {line}"
+            )
+        })?;
+        sample
+            .emf
+            .extend(metrics.into_iter().map(|(_, metric)| metric));
+    }
     Ok(sample)
 }
 
@@ -1454,6 +1467,7 @@ async fn main() -> anyhow::Result<()> {
     print_table(rows.iter().filter(|r| r.batches.is_none()), &floor);
     print_batch_table(rows.iter().filter(|r| r.batches.is_some()), &floor);
     print_answers(&rows);
+    print_emf(&rows);
     // A function that errs, answers 5xx or fails stream records is broken, not slow, and so is a
     // stream consumer that did other than its row says (sent what it should have found sent, or
     // the reverse): the figures above mean nothing.
@@ -1463,6 +1477,20 @@ async fn main() -> anyhow::Result<()> {
         .map(|r| format!("{} ({}) failed its first call", r.name(), r.store))
         .collect();
     for row in &rows {
+        // Every API function counts its requests in EMF: a row without them lost its metrics.
+        if row.batches.is_none()
+            && row
+                .samples
+                .iter()
+                .any(|s| !s.emf.contains(stockroom_telemetry::metrics::HTTP_REQUESTS))
+        {
+            broken.push(format!(
+                "{} ({}) printed no {} metric",
+                row.name(),
+                row.store,
+                stockroom_telemetry::metrics::HTTP_REQUESTS
+            ));
+        }
         if let Some((done, expected)) = row.handled()
             && done != expected
         {
@@ -1484,6 +1512,32 @@ async fn main() -> anyhow::Result<()> {
         throughput().await?;
     }
     Ok(())
+}
+
+/// The metrics each row's functions printed as EMF (every document checked by [`emf::check`]).
+fn print_emf(rows: &[Row]) {
+    println!(
+        "\nEMF metrics (namespace {}), every document valid:",
+        stockroom_telemetry::metrics::NAMESPACE
+    );
+    for row in rows {
+        let metrics: std::collections::BTreeSet<&str> = row
+            .samples
+            .iter()
+            .flat_map(|s| s.emf.iter().map(String::as_str))
+            .collect();
+        let metrics: Vec<&str> = metrics.into_iter().collect();
+        println!(
+            "- {} ({}): {}",
+            row.name(),
+            row.store,
+            if metrics.is_empty() {
+                "none".to_owned()
+            } else {
+                metrics.join(", ")
+            }
+        );
+    }
 }
 
 #[cfg(test)]
