@@ -63,6 +63,15 @@ where
             return None;
         }
     };
+    Some(layer_exporting_to(exporter, service))
+}
+
+/// The tracing layer exporting spans to `exporter`, through a batch processor.
+fn layer_exporting_to<S, E>(exporter: E, service: &str) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    E: opentelemetry_sdk::trace::SpanExporter + 'static,
+{
     let mut resource = opentelemetry_sdk::Resource::builder();
     if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
         resource = resource.with_service_name(service.to_owned());
@@ -74,7 +83,7 @@ where
         .build();
     let tracer = provider.tracer("stockroom");
     let _ = PROVIDER.set(provider);
-    Some(tracing_opentelemetry::layer().with_tracer(tracer))
+    tracing_opentelemetry::layer().with_tracer(tracer)
 }
 
 /// Whether spans are exported.
@@ -194,4 +203,96 @@ pub(crate) fn invocation_parent(
     }
     let cx = propagator().extract(&carrier);
     cx.span().span_context().is_valid().then_some(cx)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use opentelemetry_sdk::trace::InMemorySpanExporter;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    const CLIENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const XRAY: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+
+    /// One test, because the exporter is the process's: continuing traces from each header,
+    /// the traceparent a write stores, and the ids on a JSON log line.
+    #[test]
+    fn traces_continue_from_w3c_and_xray_headers_and_log_lines_name_their_span() {
+        let exporter = InMemorySpanExporter::default();
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::registry()
+            .with(layer_exporting_to(exporter.clone(), "test"))
+            .with(crate::json_layer(move || writer.clone()));
+        let dispatch = tracing::Dispatch::new(subscriber);
+        let _ = crate::DISPATCH.set(dispatch.downgrade());
+        let stored = tracing::dispatcher::with_default(&dispatch, || {
+            let both = tracing::info_span!("both");
+            continue_trace(&both, [("traceparent", CLIENT), ("X-Amzn-Trace-Id", XRAY)]);
+            let xray = tracing::info_span!("xray");
+            continue_trace(&xray, [("x-amzn-trace-id", XRAY)]);
+            drop(xray.enter());
+            let unreadable = tracing::info_span!("unreadable");
+            continue_trace(&unreadable, [("traceparent", "00-nonsense")]);
+            drop(unreadable.enter());
+            let _both = both.enter();
+            let handler = tracing::info_span!("handler");
+            let _handler = handler.enter();
+            tracing::info!("order placed");
+            current_traceparent()
+        });
+        flush();
+        let spans = exporter.get_finished_spans().unwrap();
+        let span = |name: &str| {
+            spans
+                .iter()
+                .find(|s| s.name == name)
+                .unwrap_or_else(|| panic!("no span {name}"))
+        };
+        // W3C wins over X-Ray; X-Ray alone is honoured; nonsense starts a trace of its own.
+        assert_eq!(
+            span("both").span_context.trace_id().to_string(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert_eq!(span("both").parent_span_id.to_string(), "00f067aa0ba902b7");
+        assert_eq!(
+            span("xray").span_context.trace_id().to_string(),
+            "5759e988bd862e3fe1be46a994272793"
+        );
+        assert_eq!(span("xray").parent_span_id.to_string(), "53995c3f42cd8ad8");
+        let own = span("unreadable");
+        assert_ne!(
+            own.span_context.trace_id().to_string(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert_eq!(own.parent_span_id, opentelemetry::trace::SpanId::INVALID);
+
+        let handler = span("handler");
+        let trace_id = handler.span_context.trace_id().to_string();
+        let span_id = handler.span_context.span_id().to_string();
+        assert_eq!(trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(stored, Some(format!("00-{trace_id}-{span_id}-01")));
+
+        let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+        let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(line["trace_id"], trace_id.as_str());
+        assert_eq!(line["span_id"], span_id.as_str());
+        assert_eq!(line["fields"]["message"], "order placed");
+    }
 }
