@@ -42,8 +42,8 @@ pub const CALLS_TARGET: &str = "stockroom_store::dynamodb::calls";
 /// `RUST_LOG=info,stockroom_store::dynamodb::calls=debug`. The benchmark counts them this way.
 ///
 /// And opens a client span per operation, a child of the span that made the call:
-/// `DynamoDB.<Operation>` with `db.system`, `db.operation` and, when spans are exported,
-/// `aws.dynamodb.table_names` (read from the request, so every table a transaction touches).
+/// `DynamoDB.<Operation>` with `db.system`, `db.operation` and `aws.dynamodb.table_names` (read
+/// from the request, so every table a transaction touches).
 #[derive(Debug)]
 struct CallLog;
 
@@ -60,9 +60,13 @@ impl Intercept for CallLog {
         "StockroomCallLog"
     }
 
-    fn read_before_execution(
+    // Before serialization, not before execution: a client interceptor's `read_before_execution`
+    // runs before the operation's configuration (and so its name) is in the bag. It too runs once
+    // per operation, not per attempt.
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let operation = cfg.load::<Metadata>().map_or("unknown", Metadata::name);
@@ -91,7 +95,6 @@ impl Intercept for CallLog {
     ) -> Result<(), BoxError> {
         if let Some(CallSpan(span)) = cfg.load::<CallSpan>()
             && !span.is_disabled()
-            && stockroom_telemetry::otel::enabled()
             && let Some(body) = context.request().body().bytes()
         {
             span.record("aws.dynamodb.table_names", table_names(body).join(","));
