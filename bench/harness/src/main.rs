@@ -384,6 +384,8 @@ const PASSED_THROUGH: &[&str] = &[
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
     "AWS_ENDPOINT_URL_DYNAMODB",
+    // Span export on (to the caller's collector) or off, as the collector layer sets it.
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
 ];
 
 /// Starts `binary` under a fresh Runtime API with `env`, and measures one cold start: the first
@@ -1434,11 +1436,14 @@ async fn main() -> anyhow::Result<()> {
         build(&args, &bins)?;
     }
     println!(
-        "Stockroom benchmark: profile {}, {} cold starts per function, {} warm calls, {} cores",
+        "Stockroom benchmark: profile {}, {} cold starts per function, {} warm calls, {} cores, \
+         span export {}",
         args.profile,
         args.iterations,
         args.warm,
         std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
+        std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .map_or_else(|_| "off".to_owned(), |e| format!("to {e}")),
     );
 
     let mut run = Run::default();
