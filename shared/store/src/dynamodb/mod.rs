@@ -183,7 +183,7 @@ pub(crate) fn trace_name() -> HashMap<String, String> {
 /// that the stream consumer's span continues the writer's trace and a write without one
 /// replaces an older trace context rather than inheriting it.
 pub(crate) fn trace_value() -> AttributeValue {
-    s(crate::items::trace_context().unwrap_or_default())
+    s(crate::items::trace_context())
 }
 
 /// An `SdkError` with the whole context DynamoDB gave, which its `Display` leaves out.

@@ -28,8 +28,8 @@ pub struct StockItem {
     pub reserved: u64,
     pub updated_at: String,
     /// The trace context of the write that last changed the item ([`super::TRACE_ATTRIBUTE`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trace: Option<String>,
+    #[serde(default)]
+    pub trace: String,
 }
 
 impl StockItem {

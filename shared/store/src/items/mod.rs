@@ -13,12 +13,14 @@ pub const BY_ENTITY_INDEX: &str = "by-entity";
 
 /// The attribute of an order or stock item that holds the W3C `traceparent` of the write that
 /// last changed it, so the stream consumer that notifies about the change continues its trace.
-/// Absent or empty when spans were not exported.
+/// Empty when spans were not exported (and absent from items written before it existed): every
+/// write sets it, so an item never keeps the trace of an older write, and every item and stream
+/// image has the same shape on both adapters.
 pub const TRACE_ATTRIBUTE: &str = "trace";
 
 /// [`TRACE_ATTRIBUTE`] for an item being written.
-pub(crate) fn trace_context() -> Option<String> {
-    stockroom_telemetry::otel::current_traceparent()
+pub(crate) fn trace_context() -> String {
+    stockroom_telemetry::otel::current_traceparent().unwrap_or_default()
 }
 
 pub(crate) fn parse_time(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
