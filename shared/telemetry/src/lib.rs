@@ -13,7 +13,7 @@ pub mod lambda;
 pub mod metrics;
 pub mod otel;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use tracing::dispatcher::WeakDispatch;
 use tracing_subscriber::filter::{LevelFilter, Targets};
@@ -51,8 +51,9 @@ fn filter_from(rust_log: Option<&str>, lambda_level: Option<&str>) -> Targets {
 
 /// The JSON log layer: one object per line, with the fields of every enclosing span (so the
 /// runtime's `requestId` and the handler's `route`), and the trace and span ids of the span it
-/// happens in when traces are exported.
-fn json_layer<S, W>(writer: W) -> impl tracing_subscriber::Layer<S>
+/// happens in when traces are exported (read through `dispatch`, the dispatch the layer ends up
+/// in, set by [`install`]).
+fn json_layer<S, W>(writer: W, dispatch: DispatchCell) -> impl tracing_subscriber::Layer<S>
 where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
@@ -66,18 +67,24 @@ where
         .without_time();
     tracing_subscriber::fmt::layer()
         .json()
-        .event_format(WithTraceIds(json))
+        .event_format(WithTraceIds {
+            inner: json,
+            dispatch,
+        })
         .with_ansi(false)
         .with_writer(writer)
 }
 
-/// The subscriber's dispatch, for reading the OpenTelemetry context of a log line's span from
-/// inside the formatter (where `Span::current()` sees no subscriber).
-static DISPATCH: OnceLock<WeakDispatch> = OnceLock::new();
+/// The dispatch a subscriber was installed as, for reading the OpenTelemetry context of a log
+/// line's span from inside its formatter (where `Span::current()` sees no subscriber).
+type DispatchCell = Arc<OnceLock<WeakDispatch>>;
 
 /// A JSON event format with `"trace_id"` and `"span_id"` first, when the line happens in an
 /// exported span.
-struct WithTraceIds<F>(F);
+struct WithTraceIds<F> {
+    inner: F,
+    dispatch: DispatchCell,
+}
 
 impl<S, N, F> FormatEvent<S, N> for WithTraceIds<F>
 where
@@ -92,14 +99,15 @@ where
         event: &tracing::Event<'_>,
     ) -> std::fmt::Result {
         let ids = ctx.lookup_current().and_then(|span| {
-            let dispatch = DISPATCH.get()?.upgrade()?;
+            let dispatch = self.dispatch.get()?.upgrade()?;
             otel::ids_of(&span.id(), &dispatch)
         });
         let Some((trace_id, span_id)) = ids else {
-            return self.0.format_event(ctx, writer, event);
+            return self.inner.format_event(ctx, writer, event);
         };
         let mut line = String::new();
-        self.0.format_event(ctx, Writer::new(&mut line), event)?;
+        self.inner
+            .format_event(ctx, Writer::new(&mut line), event)?;
         match line.strip_prefix('{') {
             Some(rest) => write!(
                 writer,
@@ -110,13 +118,13 @@ where
     }
 }
 
-/// Installs `subscriber` as the process's, keeping a handle for [`WithTraceIds`]. A second
-/// call changes nothing.
-fn install(subscriber: impl tracing::Subscriber + Send + Sync + 'static) {
+/// Installs `subscriber` as the process's, telling its [`WithTraceIds`] (through `cell`). A
+/// second call changes nothing.
+fn install(subscriber: impl tracing::Subscriber + Send + Sync + 'static, cell: &DispatchCell) {
     let dispatch = tracing::Dispatch::new(subscriber);
     let weak = dispatch.downgrade();
     if tracing::dispatcher::set_global_default(dispatch).is_ok() {
-        let _ = DISPATCH.set(weak);
+        let _ = cell.set(weak);
     }
 }
 
@@ -132,11 +140,13 @@ fn emf() -> Option<&'static metrics_cloudwatch_embedded::Collector> {
 /// every invocation). Calling it twice is harmless.
 pub fn init() {
     let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "stockroom".into());
+    let cell = DispatchCell::default();
     install(
         tracing_subscriber::registry()
             .with(filter())
             .with(otel::layer(&function))
-            .with(json_layer(std::io::stdout)),
+            .with(json_layer(std::io::stdout, Arc::clone(&cell))),
+        &cell,
     );
     if EMF.get().is_none() {
         match metrics_cloudwatch_embedded::Builder::new()
@@ -166,6 +176,7 @@ pub fn init_dev() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
             .with(filter())
             .with(otel::layer("stockroom-dev"))
             .with(text),
+        &DispatchCell::default(),
     );
     metrics::prometheus()
 }
@@ -221,7 +232,8 @@ mod tests {
     fn a_log_line_inside_an_invocation_is_json_carrying_the_lambda_request_id() {
         let capture = Capture::default();
         let writer = capture.clone();
-        let subscriber = tracing_subscriber::registry().with(json_layer(move || writer.clone()));
+        let subscriber = tracing_subscriber::registry()
+            .with(json_layer(move || writer.clone(), DispatchCell::default()));
         tracing::subscriber::with_default(subscriber, || {
             // The span lambda_runtime opens around every invocation.
             let invoke =

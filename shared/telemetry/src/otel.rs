@@ -109,16 +109,13 @@ pub fn shutdown() {
     }
 }
 
-/// Makes `span` continue the trace named by `headers` (`traceparent`, `x-amzn-trace-id`, any
-/// case), W3C winning over X-Ray, with a link to the span it would have continued otherwise (the
-/// current one). Call it before the span is entered. Without
-/// export, or without a readable header, nothing changes.
-pub fn continue_trace<'a>(
-    span: &tracing::Span,
+/// The context `headers` name (`traceparent`, `x-amzn-trace-id`, any case), W3C winning over
+/// X-Ray; `None` without export or without a readable header.
+fn extract<'a>(
     headers: impl IntoIterator<Item = (&'a str, &'a str)>,
-) {
+) -> Option<opentelemetry::Context> {
     if !enabled() {
-        return;
+        return None;
     }
     let carrier: HashMap<String, String> = headers
         .into_iter()
@@ -128,19 +125,30 @@ pub fn continue_trace<'a>(
         .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
         .collect();
     if carrier.is_empty() {
-        return;
+        return None;
     }
     let cx = propagator().extract(&carrier);
-    if cx.span().span_context().is_valid() {
-        // What the span would have continued otherwise (a stream consumer's invocation) stays
-        // reachable as a link.
-        let enclosing = tracing::Span::current().context();
-        let enclosing = enclosing.span().span_context().clone();
-        if enclosing.is_valid() {
-            span.add_link(enclosing);
-        }
-        let _ = span.set_parent(cx);
+    cx.span().span_context().is_valid().then_some(cx)
+}
+
+/// Makes `span` continue the trace named by `headers` (see [`extract`]), with a link to the
+/// span it would have continued otherwise (the current one). Call it before the span is
+/// entered. Without export, or without a readable header, nothing changes.
+pub fn continue_trace<'a>(
+    span: &tracing::Span,
+    headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+) {
+    let Some(cx) = extract(headers) else {
+        return;
+    };
+    // What the span would have continued otherwise (a stream consumer's invocation) stays
+    // reachable as a link.
+    let enclosing = tracing::Span::current().context();
+    let enclosing = enclosing.span().span_context().clone();
+    if enclosing.is_valid() {
+        span.add_link(enclosing);
     }
+    let _ = span.set_parent(cx);
 }
 
 /// The W3C `traceparent` of the current span, when spans are exported.
@@ -191,18 +199,15 @@ pub(crate) fn invocation_parent(
     if !enabled() {
         return None;
     }
-    let mut carrier: HashMap<String, String> = serde_json::from_slice::<Headers>(event)
+    let headers = serde_json::from_slice::<Headers>(event)
         .map(|event| event.headers)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(name, _)| name.eq_ignore_ascii_case(TRACEPARENT))
-        .map(|(name, value)| (name.to_ascii_lowercase(), value))
-        .collect();
-    if let Some(xray) = xray {
-        carrier.insert(XRAY_HEADER.to_owned(), xray.to_owned());
-    }
-    let cx = propagator().extract(&carrier);
-    cx.span().span_context().is_valid().then_some(cx)
+        .unwrap_or_default();
+    // X-Ray first: the last header read wins, and the client's traceparent should.
+    let xray = xray.map(|value| (XRAY_HEADER, value));
+    extract(
+        xray.into_iter()
+            .chain(headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))),
+    )
 }
 
 #[cfg(test)]
@@ -237,11 +242,12 @@ mod tests {
         let exporter = InMemorySpanExporter::default();
         let capture = Capture::default();
         let writer = capture.clone();
+        let cell = crate::DispatchCell::default();
         let subscriber = tracing_subscriber::registry()
             .with(layer_exporting_to(exporter.clone(), "test"))
-            .with(crate::json_layer(move || writer.clone()));
+            .with(crate::json_layer(move || writer.clone(), Arc::clone(&cell)));
         let dispatch = tracing::Dispatch::new(subscriber);
-        let _ = crate::DISPATCH.set(dispatch.downgrade());
+        let _ = cell.set(dispatch.downgrade());
         let stored = tracing::dispatcher::with_default(&dispatch, || {
             let both = tracing::info_span!("both");
             continue_trace(&both, [("traceparent", CLIENT), ("X-Amzn-Trace-Id", XRAY)]);
