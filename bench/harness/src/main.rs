@@ -459,6 +459,8 @@ async fn cold_start(
             .entry(answer_label(&answer))
             .or_default() += 1;
     }
+    api.idle(1 + warm_events.len(), Duration::from_secs(10))
+        .await?;
     sample.peak_rss_kib = child.id().map_or(0, peak_rss_kib);
     child.kill().await.ok();
     let lines = log_lines.await.unwrap_or_default();

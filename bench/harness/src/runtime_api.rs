@@ -26,6 +26,9 @@ pub struct Answer {
 #[derive(Default)]
 struct Shared {
     first_next: std::sync::Mutex<Option<Instant>>,
+    /// How many times the function asked for an event.
+    nexts: std::sync::atomic::AtomicUsize,
+    asked: Notify,
     init_error: std::sync::Mutex<Option<String>>,
     ready: Notify,
     pending: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
@@ -62,6 +65,10 @@ async fn next(State(api): State<Arc<Api>>) -> Response {
             api.shared.ready.notify_one();
         }
     }
+    api.shared
+        .nexts
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    api.shared.asked.notify_one();
     let Some((id, event)) = api.events.lock().await.recv().await else {
         return StatusCode::GONE.into_response();
     };
@@ -183,6 +190,20 @@ impl RuntimeApi {
         tokio::time::timeout(timeout, wait)
             .await
             .context("the function did not ask for its first event in time")?
+    }
+
+    /// Waits until the function asks for its event after `invocations` invocations: the last
+    /// one is over, including what the runtime's layers do after the answer is posted (the EMF
+    /// flush, the span export), which Lambda also waits for before it freezes the function.
+    pub async fn idle(&self, invocations: usize, timeout: Duration) -> anyhow::Result<()> {
+        let wait = async {
+            while self.shared.nexts.load(std::sync::atomic::Ordering::SeqCst) <= invocations {
+                self.shared.asked.notified().await;
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .context("the function did not ask for its next event after its last invocation")
     }
 
     /// Hands `event` to the function and waits for its answer; returns the time from handing
