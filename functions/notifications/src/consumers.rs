@@ -121,18 +121,22 @@ fn entity(record: &EventRecord) -> Result<Option<String>, RecordError> {
         .ok_or_else(|| RecordError::Undecodable(anyhow::anyhow!("the record has no image")))
 }
 
-/// The span one record is handled in: `<stream> <event name>` (`orders MODIFY`), a consumer
-/// span whose parent is the trace context the write stored on the item, when it stored one.
-fn record_span(stream: &'static str, record: &EventRecord) -> tracing::Span {
+/// The span a record's notification is delivered in: `<stream> <event name>` (`orders
+/// MODIFY`), a consumer span whose parent is the trace context the write stored on the item,
+/// when it stored one. Records that deserve no notification get none: there is nothing to see.
+fn record_span(
+    stream: &'static str,
+    record: &EventRecord,
+    notification: &Notification,
+) -> tracing::Span {
     let span = tracing::info_span!(
         "stream record",
         otel.name = %format_args!("{stream} {}", record.event_name),
         otel.kind = "consumer",
         messaging.system = "aws_dynamodb_streams",
-        event_id = %record.event_id,
         sequence_number = sequence(record).unwrap_or("none"),
-        notification.kind = tracing::field::Empty,
-        notification.id = tracing::field::Empty,
+        notification.kind = notification.kind.as_str(),
+        notification.id = notification.id.as_str(),
     );
     if let Some(serde_dynamo::AttributeValue::S(traceparent)) =
         record.change.new_image.get(TRACE_ATTRIBUTE)
@@ -249,8 +253,9 @@ impl Consumers {
         response
     }
 
-    /// The batch's work: what it did, and the first record that failed with why. Each record
-    /// is handled in a span of its own that continues the trace of the write that made it.
+    /// The batch's work: what it did, and the first record that failed with why. Each
+    /// notification is delivered in a span of its own that continues the trace of the write that
+    /// made its record.
     async fn run<'e>(
         &self,
         stream: &'static str,
@@ -259,21 +264,14 @@ impl Consumers {
     ) -> (BatchSummary, Option<(&'e EventRecord, RecordError)>) {
         let mut summary = BatchSummary::default();
         for record in &event.records {
-            let span = record_span(stream, record);
-            let outcome = async {
-                match decide(record) {
-                    Ok(Some(notification)) => {
-                        tracing::Span::current()
-                            .record("notification.kind", notification.kind.as_str())
-                            .record("notification.id", notification.id.as_str());
-                        self.deliver(&notification).await
-                    }
-                    Ok(None) => Ok(None),
-                    Err(err) => Err(err),
+            let outcome = match decide(record) {
+                Ok(Some(notification)) => {
+                    let span = record_span(stream, record, &notification);
+                    self.deliver(&notification).instrument(span).await
                 }
-            }
-            .instrument(span)
-            .await;
+                Ok(None) => Ok(None),
+                Err(err) => Err(err),
+            };
             match outcome {
                 Ok(Some(Delivery::Sent)) => summary.already_sent += 1,
                 Ok(Some(Delivery::Pending)) => summary.sent += 1,
