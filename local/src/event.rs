@@ -1,6 +1,6 @@
 //! Builds the API Gateway HTTP API (payload format 2.0) event a request would become in AWS,
 //! and turns it into the `lambda_http::Request` a handler receives, through the same
-//! conversion `lambda_http::run` applies in Lambda.
+//! conversion `lambda_http`'s adapter applies in Lambda (under `stockroom_http::run`).
 
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use base64::Engine as _;

@@ -2,10 +2,11 @@
 //!
 //! Each endpoint is one Lambda function. Its binary in `src/bin/<operation>.rs` is a tiny main
 //! that initialises telemetry, opens the process's store once from the environment (see
-//! [`stockroom_store::StoreConfig`]), takes its port, and hands `lambda_http::run` the handler
-//! of the same name from this library. The handlers take the store port they need as an
-//! argument, so tests and the dev server call them directly with the embedded store; the dev
-//! server finds them through [`Operation`].
+//! [`stockroom_store::StoreConfig`]), takes its port, and hands `stockroom_http::run` (the
+//! Lambda runtime with the request's server span, the HTTP metrics and the telemetry layers) the
+//! handler of the same name from this library. The handlers take the store port they need as
+//! an argument, so tests and the dev server call them directly with the embedded store; the dev
+//! server finds them through [`Operation`] and wraps them in the same `stockroom_http::observe`.
 
 mod errors;
 mod handlers;
