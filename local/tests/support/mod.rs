@@ -209,6 +209,25 @@ pub fn shop_notifications(orders: &[OrderId]) -> Vec<String> {
     ids
 }
 
+/// Asserts that both stream consumers handled [`shop`]'s history: its order notifications and
+/// the one `low_stock` of the kettles' fall below 10 are recorded, sent, each exactly once.
+pub async fn assert_shop_sent_once(
+    store: &Store,
+    notifier: &RecordingNotifier,
+    orders: &[OrderId],
+) {
+    let low_stock: Vec<String> = recorded(store)
+        .await
+        .into_keys()
+        .filter(|id| id.starts_with("low_stock:sku-kettle:"))
+        .collect();
+    assert_eq!(low_stock.len(), 1, "one fall below 10: {low_stock:?}");
+    let mut expected = shop_notifications(orders);
+    expected.extend(low_stock);
+    expected.sort();
+    assert_sent_once(store, notifier, &expected).await;
+}
+
 /// Every recorded notification: `id -> status`.
 pub async fn recorded(store: &Store) -> BTreeMap<String, Delivery> {
     let page = store
