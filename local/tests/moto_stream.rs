@@ -19,8 +19,8 @@ use stockroom_local::feed::record_shape;
 use stockroom_notifications::notifier::RecordingNotifier;
 use stockroom_notifications::{Consumers, StreamConsumer};
 use stockroom_store::Store;
-use stockroom_store::tables::{INVENTORY, ORDERS, Table};
-use stockroom_store::testing::workspace;
+use stockroom_store::tables::{INVENTORY, ORDERS};
+use stockroom_store::testing::{DynamoDbShop, workspace};
 use support::assert_shop_sent_once;
 
 async fn streams_client() -> aws_sdk_dynamodbstreams::Client {
@@ -134,16 +134,12 @@ async fn shop(store: &Store) -> Vec<OrderId> {
 
 #[tokio::test]
 async fn the_consumers_notify_once_from_the_records_dynamodb_streams_really_delivers() {
-    let tables = stockroom_store::testing::dynamodb_tables().await;
-    let name = |table: Table| tables.iter().find(|(t, _)| *t == table).unwrap().1.clone();
-    let store = Store::dynamodb(
-        stockroom_store::dynamodb::client_from_env().await,
-        tables.clone(),
-    );
+    let shop_tables = DynamoDbShop::open().await;
+    let store = shop_tables.store.clone();
     let orders = shop(&store).await;
 
-    let order_records = stream_records(&name(ORDERS)).await;
-    let stock_records = stream_records(&name(INVENTORY)).await;
+    let order_records = stream_records(shop_tables.name(ORDERS)).await;
+    let stock_records = stream_records(shop_tables.name(INVENTORY)).await;
     // 2 orders + 2 key records inserted, 2 status changes; 2 levels set, then moved 4 times.
     // (moto also streams a keys-only INSERT before the INSERT of an item a transaction's Update
     // creates, which DynamoDB does not; the consumers skip an image with nothing but its keys.)
@@ -172,19 +168,15 @@ async fn the_consumers_notify_once_from_the_records_dynamodb_streams_really_deli
 
 #[tokio::test]
 async fn the_events_samples_have_the_shape_of_dynamodbs_own_records() {
-    let tables = stockroom_store::testing::dynamodb_tables().await;
-    let name = |table: Table| tables.iter().find(|(t, _)| *t == table).unwrap().1.clone();
-    let store = Store::dynamodb(
-        stockroom_store::dynamodb::client_from_env().await,
-        tables.clone(),
-    );
+    let shop_tables = DynamoDbShop::open().await;
+    let store = shop_tables.store.clone();
     shop(&store).await;
 
     for (sample, table) in [
         ("on_order_change.json", ORDERS),
         ("on_stock_change.json", INVENTORY),
     ] {
-        let real = stream_records(&name(table)).await;
+        let real = stream_records(shop_tables.name(table)).await;
         let text = std::fs::read_to_string(workspace().join("events").join(sample)).unwrap();
         let sample_event: Value = serde_json::from_str(&text).unwrap();
         for local in sample_event["Records"].as_array().unwrap() {

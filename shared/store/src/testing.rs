@@ -265,10 +265,35 @@ pub async fn dynamodb_tables() -> Vec<(crate::tables::Table, String)> {
 
 /// A DynamoDB store over fresh tables for every service, in the local server.
 pub async fn dynamodb_store() -> crate::Store {
-    crate::Store::dynamodb(
-        crate::dynamodb::client_from_env().await,
-        dynamodb_tables().await,
-    )
+    DynamoDbShop::open().await.store
+}
+
+/// A DynamoDB store over fresh tables for every service, with the tables' names: for tests that
+/// look at a table itself (its stream, the tables a call named).
+pub struct DynamoDbShop {
+    pub store: crate::Store,
+    tables: Vec<(crate::tables::Table, String)>,
+}
+
+impl DynamoDbShop {
+    pub async fn open() -> Self {
+        let tables = dynamodb_tables().await;
+        let store =
+            crate::Store::dynamodb(crate::dynamodb::client_from_env().await, tables.clone());
+        Self { store, tables }
+    }
+
+    /// The name of `table`'s fresh table.
+    ///
+    /// # Panics
+    /// Never: every table of [`crate::tables::ALL`] was created.
+    pub fn name(&self, table: crate::tables::Table) -> &str {
+        self.tables
+            .iter()
+            .find(|(t, _)| *t == table)
+            .map(|(_, name)| name.as_str())
+            .expect("every table was created")
+    }
 }
 
 /// Puts each `(sku, units)` in `store`'s catalog at 12.50 USD with that many available.

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use stockroom_store::tables::{CATALOG, INVENTORY, ORDERS};
-use stockroom_store::testing::{self, dynamodb_tables};
+use stockroom_store::testing::{self, DynamoDbShop};
 use tracing::Instrument as _;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt as _};
@@ -79,14 +79,11 @@ async fn every_dynamodb_call_is_a_child_span_naming_its_operation_and_tables() {
             .with(tracing_subscriber::filter::LevelFilter::INFO)
             .with(recorder.clone()),
     );
-    let tables = dynamodb_tables().await;
-    let name = |table| tables.iter().find(|(t, _)| *t == table).unwrap().1.clone();
-    let store = stockroom_store::Store::dynamodb(
-        stockroom_store::dynamodb::client_from_env().await,
-        tables.clone(),
-    );
-    testing::stocked(&store, &[("sku-spans", 5)]).await;
-    async { testing::place(&store, "cust-spans", &[("sku-spans", 2)], None).await }
+    let shop = DynamoDbShop::open().await;
+    let name = |table| shop.name(table).to_owned();
+    let store = &shop.store;
+    testing::stocked(store, &[("sku-spans", 5)]).await;
+    async { testing::place(store, "cust-spans", &[("sku-spans", 2)], None).await }
         .instrument(tracing::info_span!("handler"))
         .await;
 
