@@ -40,7 +40,10 @@ where
     let runtime = Runtime::new(handler)
         .layer(TracingLayer::new())
         .layer(OpenTelemetryLayer::new(crate::otel::flush).with_trigger(trigger))
-        .layer(ContinueTrace);
+        .layer(ContinueTrace {
+            // Only an API Gateway event carries a client's headers; a stream batch is not read.
+            http: matches!(trigger, Trigger::Http),
+        });
     match crate::emf() {
         Some(emf) => {
             runtime
@@ -52,19 +55,28 @@ where
     }
 }
 
-/// Attaches the invocation's incoming trace context while the layers inside open their spans.
+/// Attaches the invocation's incoming trace context while the layers inside open their spans:
+/// an HTTP event's `traceparent` header when `http`, else Lambda's X-Ray header.
 #[derive(Clone, Copy)]
-struct ContinueTrace;
+struct ContinueTrace {
+    http: bool,
+}
 
 impl<S> Layer<S> for ContinueTrace {
     type Service = ContinueTraceService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ContinueTraceService(inner)
+        ContinueTraceService {
+            inner,
+            http: self.http,
+        }
     }
 }
 
-struct ContinueTraceService<S>(S);
+struct ContinueTraceService<S> {
+    inner: S,
+    http: bool,
+}
 
 impl<S: Service<LambdaInvocation>> Service<LambdaInvocation> for ContinueTraceService<S> {
     type Response = S::Response;
@@ -72,14 +84,14 @@ impl<S: Service<LambdaInvocation>> Service<LambdaInvocation> for ContinueTraceSe
     type Future = S::Future;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.0.poll_ready(cx)
+        self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, req: LambdaInvocation) -> Self::Future {
-        let parent =
-            crate::otel::invocation_parent(&req.body, req.context.xray_trace_id.as_deref());
+        let event = if self.http { req.body.as_ref() } else { &[] };
+        let parent = crate::otel::invocation_parent(event, req.context.xray_trace_id.as_deref());
         // The invocation span is opened inside `call`, so it takes this context as its parent.
         let _attached = parent.map(opentelemetry::Context::attach);
-        self.0.call(req)
+        self.inner.call(req)
     }
 }

@@ -186,7 +186,8 @@ pub(crate) fn ids_of(
 }
 
 /// The OpenTelemetry context an invocation continues: a W3C `traceparent` in its event's
-/// `headers` (API Gateway's HTTP event), else Lambda's X-Ray trace header.
+/// `headers` (API Gateway's HTTP event; pass no event for other kinds), else Lambda's X-Ray
+/// trace header.
 pub(crate) fn invocation_parent(
     event: &[u8],
     xray: Option<&str>,
@@ -199,9 +200,13 @@ pub(crate) fn invocation_parent(
     if !enabled() {
         return None;
     }
-    let headers = serde_json::from_slice::<Headers>(event)
-        .map(|event| event.headers)
-        .unwrap_or_default();
+    let headers = if event.is_empty() {
+        HashMap::new()
+    } else {
+        serde_json::from_slice::<Headers>(event)
+            .map(|event| event.headers)
+            .unwrap_or_default()
+    };
     // X-Ray first: the last header read wins, and the client's traceparent should.
     let xray = xray.map(|value| (XRAY_HEADER, value));
     extract(
