@@ -7,6 +7,7 @@
 //! Each service declares its error enums with [`api_error!`] and its endpoints with
 //! [`operations!`].
 
+mod caller;
 mod observe;
 mod operation;
 mod problem;
@@ -14,6 +15,7 @@ mod request;
 mod response;
 
 pub use lambda_http::{Body, Request, Response};
+pub use caller::{ADMIN_GROUP, Caller, Principal};
 pub use observe::{observe, run};
 pub use operation::{BoxResponse, Endpoints, internal_error, respond};
 pub use problem::{ApiError, ErrorKind, Problem, error_response};

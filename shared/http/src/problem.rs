@@ -12,6 +12,10 @@ pub enum ErrorKind {
     Validation,
     /// The body is not JSON or does not have the expected shape.
     MalformedBody,
+    /// A protected route reached without a verified token.
+    Unauthorized,
+    /// A caller who may not do this (not an administrator, or acting for another customer).
+    Forbidden,
     NotFound,
     MethodNotAllowed,
     /// The request conflicts with the current state (an id that exists, too little stock).
@@ -31,6 +35,8 @@ impl ErrorKind {
     pub fn status(self) -> StatusCode {
         match self {
             Self::Validation | Self::MalformedBody | Self::NothingToDo => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
@@ -45,6 +51,8 @@ impl ErrorKind {
         match self {
             Self::Validation => "validation-error",
             Self::MalformedBody => "malformed-body",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
             Self::NotFound => "not-found",
             Self::MethodNotAllowed => "method-not-allowed",
             Self::Conflict => "conflict",
@@ -60,6 +68,8 @@ impl ErrorKind {
         match self {
             Self::Validation => "Your request has invalid fields",
             Self::MalformedBody => "Your request body could not be read",
+            Self::Unauthorized => "Sign-in required",
+            Self::Forbidden => "Not allowed",
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict => "Conflict with the current state",

@@ -23,6 +23,10 @@ pub enum RequestError {
     TooLarge,
     #[error("{0}")]
     NotFound(String),
+    #[error("Send a valid token as Authorization: Bearer <token>.")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 fn summary(errors: &[FieldError]) -> String {
@@ -38,6 +42,8 @@ impl ApiError for RequestError {
             Self::UnsupportedMediaType => ErrorKind::UnsupportedMediaType,
             Self::TooLarge => ErrorKind::PayloadTooLarge,
             Self::NotFound(_) => ErrorKind::NotFound,
+            Self::Unauthorized => ErrorKind::Unauthorized,
+            Self::Forbidden(_) => ErrorKind::Forbidden,
         }
     }
 
