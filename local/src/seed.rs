@@ -4,7 +4,7 @@
 use stockroom_domain::carts::CartId;
 use stockroom_domain::catalog::{Category, Description, Product, ProductDetails, ProductName};
 use stockroom_domain::inventory::{Available, Quantity, StockMove};
-use stockroom_domain::orders::{Order, OrderId, OrderRequest, RawLine};
+use stockroom_domain::orders::{CustomerId, Order, OrderId, OrderRequest, RawLine};
 use stockroom_domain::{Currency, Price, ProductId, timestamp};
 use stockroom_store::Store;
 use stockroom_store::carts::AddToCart;
@@ -83,7 +83,8 @@ pub const SAMPLE_ORDER: &str = "01KAY7SAMP1E0RDER000000000";
 /// The customer of the sample order.
 pub const SAMPLE_CUSTOMER: &str = "cust-ada";
 
-/// The sample cart's id (fixed so the `events/` cart samples can name it): 2 `sku-mug` and 1
+/// The sample cart's id (fixed so the `events/` cart samples can name it), [`SAMPLE_CUSTOMER`]'s:
+/// 2 `sku-mug` and 1
 /// `sku-notebook`, so it checks out at 4300 (USD). It expires 30 days after the store was seeded.
 pub const SAMPLE_CART: &str = "cart-ada";
 
@@ -164,12 +165,18 @@ async fn sample_order(store: &Store) -> anyhow::Result<bool> {
 async fn sample_cart(store: &Store) -> anyhow::Result<bool> {
     let carts = store.carts()?;
     let id = CartId::parse(SAMPLE_CART)?;
-    if carts.get_cart(&id, timestamp::now()).await?.is_some() {
+    let owner = CustomerId::parse(SAMPLE_CUSTOMER)?;
+    if carts
+        .get_cart(&owner, &id, timestamp::now())
+        .await?
+        .is_some()
+    {
         return Ok(false);
     }
     for (product, quantity) in [("sku-mug", 2), ("sku-notebook", 1)] {
         carts
             .add_to_cart(&AddToCart {
+                owner: owner.clone(),
                 cart_id: id.clone(),
                 product_id: ProductId::parse(product)?,
                 quantity: Quantity::new(quantity)?,

@@ -660,6 +660,9 @@ async fn fill_cart(store: &stockroom_store::Store) -> anyhow::Result<CartId> {
     for (product, quantity) in ORDER_LINES {
         carts
             .add_to_cart(&AddToCart {
+                owner: stockroom_domain::orders::CustomerId::parse(
+                    stockroom_local::seed::SAMPLE_CUSTOMER,
+                )?,
                 cart_id: id.clone(),
                 product_id: stockroom_domain::ProductId::parse(product)?,
                 quantity: Quantity::new(*quantity)?,
@@ -1127,9 +1130,10 @@ wrk.headers["Content-Type"] = "application/json"
 
 /// The wrk script of the `POST /orders` run: one line of one unit of a random product for a
 /// random customer, no idempotency key. Each wrk thread has its own Lua state, seeded apart.
-fn place_order_script() -> String {
+fn place_order_script(token: &str) -> String {
     format!(
-        r#"{WRK_JSON_POST}function request()
+        r#"{WRK_JSON_POST}wrk.headers["Authorization"] = "Bearer {token}"
+function request()
   local body = string.format(
     '{{"customer_id":"cust-%04d","items":[{{"product_id":"bench-%04d","quantity":1}}]}}',
     math.random(0, {customers}), math.random(0, {products}))
@@ -1152,9 +1156,10 @@ const WRK_CART_LINES: usize = 5;
 /// [`WRK_CART_LINES`] products to a random cart of [`WRK_CARTS`]. Every line gets about one
 /// add in 5,000, so no line comes near the 1000 units it may hold (the run reads back the
 /// largest), and the adds land in carts of up to five lines, as a shopper's would.
-fn add_cart_item_script() -> String {
+fn add_cart_item_script(token: &str) -> String {
     format!(
-        r#"{WRK_JSON_POST}function request()
+        r#"{WRK_JSON_POST}wrk.headers["Authorization"] = "Bearer {token}"
+function request()
   local cart = math.random(0, {carts})
   local product = (cart * {lines} + math.random(0, {last_line})) % {products}
   local body = string.format('{{"product_id":"bench-%04d","quantity":1}}', product)
@@ -1166,6 +1171,28 @@ end
         last_line = WRK_CART_LINES - 1,
         products = ORDER_PRODUCTS,
     )
+}
+
+/// The customer the scripted runs act as: an administrator, so `POST /orders` may order for
+/// the run's many customers; the carts of the cart run are this customer's.
+const WRK_CALLER: &str = "bench";
+
+/// A token for [`WRK_CALLER`] in the `admin` group, signed by `binary token` with the key in
+/// the server's data directory `dir`.
+fn wrk_token(binary: &Path, dir: &Path) -> anyhow::Result<String> {
+    let output = std::process::Command::new(binary)
+        .args(["token", "--sub", WRK_CALLER, "--admin", "--data-dir"])
+        .arg(dir)
+        .output()
+        .with_context(|| format!("failed to run {} token", binary.display()))?;
+    if !output.status.success() {
+        bail!(
+            "{} token failed: {}",
+            binary.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
 }
 
 /// What the `POST /carts/{cart_id}/items` run left in its carts: units over all of them (one
@@ -1182,6 +1209,7 @@ async fn cart_units(dir: &Path) -> anyhow::Result<CartUnits> {
         &dir.join(stockroom_store::config::EMBEDDED_FILE),
     )?);
     let carts = store.carts()?;
+    let owner = stockroom_domain::orders::CustomerId::parse(WRK_CALLER)?;
     let now = stockroom_domain::timestamp::now();
     let mut found = CartUnits {
         units: 0,
@@ -1190,7 +1218,7 @@ async fn cart_units(dir: &Path) -> anyhow::Result<CartUnits> {
     };
     for i in 0..WRK_CARTS {
         let id = CartId::parse(&format!("cart-{i:04}"))?;
-        if let Some(cart) = carts.get_cart(&id, now).await? {
+        if let Some(cart) = carts.get_cart(&owner, &id, now).await? {
             found.most_lines = found.most_lines.max(cart.lines.len());
             for line in &cart.lines {
                 found.units += line.quantity;
@@ -1338,6 +1366,10 @@ async fn throughput() -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // An administrator's token from the server's own key (`cargo dev token`): the writes below
+    // and the scripted runs need one; the GET runs are of public routes.
+    let token = wrk_token(&binary, &dir)?;
+    let authorization = format!("Authorization: Bearer {token}");
     // Enough products that a page of 50 is full.
     for i in 0..60 {
         let body = format!(
@@ -1350,6 +1382,8 @@ async fn throughput() -> anyhow::Result<()> {
             "/dev/null",
             "-H",
             "content-type: application/json",
+            "-H",
+            &authorization,
             "-d",
             &body,
             &format!("{base}/products"),
@@ -1395,12 +1429,12 @@ async fn throughput() -> anyhow::Result<()> {
     };
     let orders = write_run(
         "place_order.lua",
-        place_order_script(),
+        place_order_script(&token),
         format!("POST /orders ({ORDER_PRODUCTS} products, 1 unit; place_order.lua)"),
     )?;
     let carts = write_run(
         "add_cart_item.lua",
-        add_cart_item_script(),
+        add_cart_item_script(&token),
         format!(
             "POST /carts/{{cart_id}}/items ({WRK_CARTS} carts x {WRK_CART_LINES} products, 1 unit; add_cart_item.lua)"
         ),
@@ -1554,11 +1588,14 @@ mod tests {
     #[test]
     fn the_wrk_scripts_seed_each_thread_and_post_json_to_their_route() {
         for (script, route) in [
-            (place_order_script(), r#""/orders""#),
-            (add_cart_item_script(), r#""/carts/cart-%04d/items""#),
+            (place_order_script("t0k3n"), r#""/orders""#),
+            (add_cart_item_script("t0k3n"), r#""/carts/cart-%04d/items""#),
         ] {
             let (prelude, request) = script.split_at(WRK_JSON_POST.len());
             assert_eq!(prelude, WRK_JSON_POST);
+            let request = request
+                .strip_prefix("wrk.headers[\"Authorization\"] = \"Bearer t0k3n\"\n")
+                .unwrap_or_else(|| panic!("no token header in {script}"));
             assert!(request.starts_with("function request()\n"), "{script}");
             assert!(request.contains(route), "{script}");
             assert!(!request.contains("{{"), "unformatted braces in {script}");

@@ -1,5 +1,9 @@
 //! The six carts handlers. Each parses its request into domain values, calls its store port
 //! once, and answers success or its operation's error.
+//!
+//! A cart is the signed-in caller's: every handler reaches only the carts of the token's
+//! `sub`, keyed by it in the store, so another customer's cart of the same id is simply not
+//! there (404), and two customers choosing one id have two carts.
 
 use http::{HeaderValue, StatusCode};
 use serde::Deserialize;
@@ -7,7 +11,9 @@ use stockroom_domain::carts::{CartId, MAX_CART_QUANTITY};
 use stockroom_domain::inventory::Quantity;
 use stockroom_domain::orders::{CustomerId, MAX_LINE_QUANTITY, OrderId};
 use stockroom_domain::{FieldError, ProductId, timestamp};
-use stockroom_http::{Body, Request, RequestError, Response, json_body, path_param, respond};
+use stockroom_http::{
+    Body, Caller, Request, RequestError, Response, json_body, path_param, respond,
+};
 use stockroom_orders::{IDEMPOTENT_REPLAYED, idempotency_key};
 use stockroom_store::carts::{AddToCart, CartReader, CartWriter, CheckoutCart};
 
@@ -36,8 +42,8 @@ struct SetInput {
     quantity: Option<i64>,
 }
 
-/// `POST /carts/{cart_id}/checkout`'s body.
-#[derive(Debug, Deserialize)]
+/// `POST /carts/{cart_id}/checkout`'s body, which may be left out.
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CheckoutInput {
     customer_id: Option<String>,
@@ -71,18 +77,34 @@ fn both<A, B>(a: Result<A, FieldError>, b: Result<B, FieldError>) -> Result<(A, 
     }
 }
 
+/// Whose carts the caller reaches: their own.
+fn owner(caller: &Caller) -> Result<CustomerId, RequestError> {
+    Ok(caller.signed_in()?.customer_id.clone())
+}
+
+/// Whether the request has a body at all (a checkout may be sent without one).
+fn has_body(req: &Request) -> bool {
+    match req.body() {
+        Body::Empty => false,
+        Body::Text(text) => !text.trim().is_empty(),
+        Body::Binary(bytes) => !bytes.is_empty(),
+        _ => true,
+    }
+}
+
 fn answer(cart: &stockroom_domain::carts::Cart) -> Response<Body> {
     stockroom_http::json(StatusCode::OK, cart)
 }
 
 /// `GET /carts/{cart_id}`: the live cart, with line totals, subtotal and expiry.
 #[tracing::instrument(skip_all, fields(route = "GET /carts/{cart_id}"))]
-pub async fn get_cart(store: &dyn CartReader, req: Request) -> Response<Body> {
+pub async fn get_cart(store: &dyn CartReader, caller: Caller, req: Request) -> Response<Body> {
     respond(
         async {
+            let owner = owner(&caller)?;
             let id = cart_id(&req)?;
             match store
-                .get_cart(&id, timestamp::now())
+                .get_cart(&owner, &id, timestamp::now())
                 .await
                 .map_err(CartError::Unexpected)?
             {
@@ -97,9 +119,10 @@ pub async fn get_cart(store: &dyn CartReader, req: Request) -> Response<Body> {
 /// `POST /carts/{cart_id}/items {product_id, quantity}`: adds to the line (starting the cart
 /// if it has none), at the catalog's current name and price.
 #[tracing::instrument(skip_all, fields(route = "POST /carts/{cart_id}/items"))]
-pub async fn add_cart_item(store: &dyn CartWriter, req: Request) -> Response<Body> {
+pub async fn add_cart_item(store: &dyn CartWriter, caller: Caller, req: Request) -> Response<Body> {
     respond(
         async {
+            let owner = owner(&caller)?;
             let id = cart_id(&req)?;
             let input: AddInput = json_body(&req)?;
             let product = required(input.product_id, "product_id")
@@ -108,6 +131,7 @@ pub async fn add_cart_item(store: &dyn CartWriter, req: Request) -> Response<Bod
             let (product_id, quantity) = both(product, quantity)?;
             let cart = store
                 .add_to_cart(&AddToCart {
+                    owner,
                     cart_id: id,
                     product_id,
                     quantity,
@@ -124,16 +148,17 @@ pub async fn add_cart_item(store: &dyn CartWriter, req: Request) -> Response<Bod
 
 /// `PUT /carts/{cart_id}/items/{product_id} {quantity}`: sets the line's quantity; 0 removes it.
 #[tracing::instrument(skip_all, fields(route = "PUT /carts/{cart_id}/items/{product_id}"))]
-pub async fn set_cart_item(store: &dyn CartWriter, req: Request) -> Response<Body> {
+pub async fn set_cart_item(store: &dyn CartWriter, caller: Caller, req: Request) -> Response<Body> {
     respond(
         async {
+            let owner = owner(&caller)?;
             let (id, product) = (cart_id(&req)?, product_id(&req)?);
             let input: SetInput = json_body(&req)?;
             let quantity = line_quantity(input.quantity, 0, "0 (removes the line)")
                 .map(i64::unsigned_abs)
                 .map_err(RequestError::from)?;
             let cart = store
-                .set_cart_quantity(&id, &product, quantity, timestamp::now())
+                .set_cart_quantity(&owner, &id, &product, quantity, timestamp::now())
                 .await?;
             Ok::<_, CartError>(answer(&cart))
         }
@@ -143,12 +168,17 @@ pub async fn set_cart_item(store: &dyn CartWriter, req: Request) -> Response<Bod
 
 /// `DELETE /carts/{cart_id}/items/{product_id}`: removes the line; the cart stays, maybe empty.
 #[tracing::instrument(skip_all, fields(route = "DELETE /carts/{cart_id}/items/{product_id}"))]
-pub async fn remove_cart_item(store: &dyn CartWriter, req: Request) -> Response<Body> {
+pub async fn remove_cart_item(
+    store: &dyn CartWriter,
+    caller: Caller,
+    req: Request,
+) -> Response<Body> {
     respond(
         async {
+            let owner = owner(&caller)?;
             let (id, product) = (cart_id(&req)?, product_id(&req)?);
             let cart = store
-                .set_cart_quantity(&id, &product, 0, timestamp::now())
+                .set_cart_quantity(&owner, &id, &product, 0, timestamp::now())
                 .await?;
             Ok::<_, CartError>(answer(&cart))
         }
@@ -158,35 +188,46 @@ pub async fn remove_cart_item(store: &dyn CartWriter, req: Request) -> Response<
 
 /// `DELETE /carts/{cart_id}`: 204.
 #[tracing::instrument(skip_all, fields(route = "DELETE /carts/{cart_id}"))]
-pub async fn delete_cart(store: &dyn CartWriter, req: Request) -> Response<Body> {
+pub async fn delete_cart(store: &dyn CartWriter, caller: Caller, req: Request) -> Response<Body> {
     respond(
         async {
+            let owner = owner(&caller)?;
             let id = cart_id(&req)?;
-            store.delete_cart(&id, timestamp::now()).await?;
+            store.delete_cart(&owner, &id, timestamp::now()).await?;
             Ok::<_, CartError>(stockroom_http::no_content())
         }
         .await,
     )
 }
 
-/// `POST /carts/{cart_id}/checkout {customer_id}`: re-prices the cart from the catalog and, in
-/// one transaction, places the order and empties the cart. 201 with the order and the lines
+/// `POST /carts/{cart_id}/checkout {customer_id?}`: re-prices the caller's cart from the
+/// catalog and, in one transaction, places the order and empties the cart. The order is the
+/// caller's; an administrator may name another customer. 201 with the order and the lines
 /// whose price changed since they were added (`price_changes`). With an `Idempotency-Key`
 /// already used for the same cart and customer, answers that first checkout again.
 #[tracing::instrument(skip_all, fields(route = "POST /carts/{cart_id}/checkout"))]
-pub async fn checkout(store: &dyn CartWriter, req: Request) -> Response<Body> {
+pub async fn checkout(store: &dyn CartWriter, caller: Caller, req: Request) -> Response<Body> {
     respond(
         async {
+            let owner = owner(&caller)?;
             let id = cart_id(&req)?;
             let key = idempotency_key(&req);
-            let input: CheckoutInput = json_body(&req)?;
-            let customer = required(input.customer_id, "customer_id")
-                .and_then(|c| CustomerId::parse_field("customer_id", &c));
-            let (customer_id, key) = both(customer, key)?;
+            let input: CheckoutInput = if has_body(&req) {
+                json_body(&req)?
+            } else {
+                CheckoutInput::default()
+            };
+            let asked = input
+                .customer_id
+                .map(|c| CustomerId::parse_field("customer_id", &c))
+                .transpose();
+            let (asked, key) = both(asked, key)?;
+            let customer_id = caller.customer_for(asked)?;
             let raw_key = key.as_ref().map(|k| k.as_str().to_owned());
             let now = timestamp::now();
             let done = store
                 .checkout(&CheckoutCart {
+                    owner,
                     cart_id: id,
                     customer_id,
                     order_id: OrderId::at(now),

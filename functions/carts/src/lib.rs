@@ -17,11 +17,11 @@ pub use handlers::{
 stockroom_http::operations! {
     /// Every carts endpoint, named by its binary (and its template.yaml `Binary` property).
     pub enum Operation for stockroom_store::Store {
-        GetCart = "get_cart" => |s, r| get_cart(&*s.carts()?, r).await,
-        AddCartItem = "add_cart_item" => |s, r| add_cart_item(&*s.carts()?, r).await,
-        SetCartItem = "set_cart_item" => |s, r| set_cart_item(&*s.carts()?, r).await,
-        RemoveCartItem = "remove_cart_item" => |s, r| remove_cart_item(&*s.carts()?, r).await,
-        DeleteCart = "delete_cart" => |s, r| delete_cart(&*s.carts()?, r).await,
-        Checkout = "checkout" => |s, r| checkout(&*s.carts()?, r).await,
+        GetCart = "get_cart" => |s, c, r| get_cart(&*s.carts()?, c, r).await,
+        AddCartItem = "add_cart_item" => |s, c, r| add_cart_item(&*s.carts()?, c, r).await,
+        SetCartItem = "set_cart_item" => |s, c, r| set_cart_item(&*s.carts()?, c, r).await,
+        RemoveCartItem = "remove_cart_item" => |s, c, r| remove_cart_item(&*s.carts()?, c, r).await,
+        DeleteCart = "delete_cart" => |s, c, r| delete_cart(&*s.carts()?, c, r).await,
+        Checkout = "checkout" => |s, c, r| checkout(&*s.carts()?, c, r).await,
     }
 }

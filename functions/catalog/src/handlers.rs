@@ -6,7 +6,7 @@ use stockroom_domain::catalog::Product;
 use stockroom_domain::prices::{self, Days};
 use stockroom_domain::{ProductId, timestamp};
 use stockroom_http::{
-    Body, QueryParams, Request, RequestError, Response, json_body, path_param, respond,
+    Body, Caller, QueryParams, Request, RequestError, Response, json_body, path_param, respond,
 };
 use stockroom_store::catalog::{PriceHistoryReader, ProductQuery, ProductReader, ProductWriter};
 
@@ -46,9 +46,14 @@ pub async fn list_products(store: &dyn ProductReader, req: Request) -> Response<
 
 /// `POST /products`: creates a product, with the client's id or a new ULID.
 #[tracing::instrument(skip_all, fields(route = "POST /products"))]
-pub async fn create_product(store: &dyn ProductWriter, req: Request) -> Response<Body> {
+pub async fn create_product(
+    store: &dyn ProductWriter,
+    caller: Caller,
+    req: Request,
+) -> Response<Body> {
     respond(
         async {
+            caller.admin()?;
             let input: ProductInput = json_body(&req)?;
             let (id, details) = input.into_details().map_err(RequestError::Validation)?;
             let product = Product::new(
@@ -86,9 +91,14 @@ pub async fn get_product(store: &dyn ProductReader, req: Request) -> Response<Bo
 
 /// `PUT /products/{id}`: replaces the client-set fields; a moved price is recorded.
 #[tracing::instrument(skip_all, fields(route = "PUT /products/{id}"))]
-pub async fn update_product(store: &dyn ProductWriter, req: Request) -> Response<Body> {
+pub async fn update_product(
+    store: &dyn ProductWriter,
+    caller: Caller,
+    req: Request,
+) -> Response<Body> {
     respond(
         async {
+            caller.admin()?;
             let id = product_id(&req)?;
             let input: ProductInput = json_body(&req)?;
             let details = input.into_replacement().map_err(RequestError::Validation)?;
@@ -103,9 +113,14 @@ pub async fn update_product(store: &dyn ProductWriter, req: Request) -> Response
 
 /// `DELETE /products/{id}`.
 #[tracing::instrument(skip_all, fields(route = "DELETE /products/{id}"))]
-pub async fn delete_product(store: &dyn ProductWriter, req: Request) -> Response<Body> {
+pub async fn delete_product(
+    store: &dyn ProductWriter,
+    caller: Caller,
+    req: Request,
+) -> Response<Body> {
     respond(
         async {
+            caller.admin()?;
             let id = product_id(&req)?;
             store.delete_product(&id).await?;
             tracing::info!(product_id = %id, "product deleted");

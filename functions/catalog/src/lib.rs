@@ -24,11 +24,11 @@ pub use input::ProductInput;
 stockroom_http::operations! {
     /// Every catalog endpoint, named by its binary (and its template.yaml `Binary` property).
     pub enum Operation for stockroom_store::Store {
-        ListProducts = "list_products" => |s, r| list_products(&*s.catalog()?, r).await,
-        CreateProduct = "create_product" => |s, r| create_product(&*s.catalog()?, r).await,
-        GetProduct = "get_product" => |s, r| get_product(&*s.catalog()?, r).await,
-        UpdateProduct = "update_product" => |s, r| update_product(&*s.catalog()?, r).await,
-        DeleteProduct = "delete_product" => |s, r| delete_product(&*s.catalog()?, r).await,
-        GetProductPrices = "get_product_prices" => |s, r| get_product_prices(&*s.catalog()?, r).await,
+        ListProducts = "list_products" => |s, _c, r| list_products(&*s.catalog()?, r).await,
+        CreateProduct = "create_product" => |s, c, r| create_product(&*s.catalog()?, c, r).await,
+        GetProduct = "get_product" => |s, _c, r| get_product(&*s.catalog()?, r).await,
+        UpdateProduct = "update_product" => |s, c, r| update_product(&*s.catalog()?, c, r).await,
+        DeleteProduct = "delete_product" => |s, c, r| delete_product(&*s.catalog()?, c, r).await,
+        GetProductPrices = "get_product_prices" => |s, _c, r| get_product_prices(&*s.catalog()?, r).await,
     }
 }

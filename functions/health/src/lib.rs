@@ -4,7 +4,7 @@
 
 use http::StatusCode;
 use serde::Serialize;
-use stockroom_http::{Body, BoxResponse, Endpoints, Request, Response};
+use stockroom_http::{Body, BoxResponse, Caller, Endpoints, Request, Response};
 
 /// The version every function reports: the workspace version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -43,7 +43,7 @@ impl<S: ?Sized + Sync> Endpoints<S> for Operation {
         "health"
     }
 
-    fn call<'a>(self, _store: &'a S, req: Request) -> BoxResponse<'a> {
+    fn call<'a>(self, _store: &'a S, _caller: Caller, req: Request) -> BoxResponse<'a> {
         Box::pin(health(req))
     }
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use stockroom_domain::inventory::{Available, Quantity, StockMove};
 use stockroom_domain::{FieldError, ProductId, timestamp};
 use stockroom_http::{
-    Body, QueryParams, Request, RequestError, Response, json_body, path_param, respond,
+    Body, Caller, QueryParams, Request, RequestError, Response, json_body, path_param, respond,
 };
 use stockroom_store::inventory::{StockQuery, StockReader, StockWriter};
 
@@ -38,9 +38,10 @@ fn required(field: &str) -> RequestError {
 
 /// `GET /stock?limit=&cursor=`: one page of stock levels in product id order.
 #[tracing::instrument(skip_all, fields(route = "GET /stock"))]
-pub async fn list_stock(store: &dyn StockReader, req: Request) -> Response<Body> {
+pub async fn list_stock(store: &dyn StockReader, caller: Caller, req: Request) -> Response<Body> {
     respond(
         async {
+            caller.admin()?;
             let mut params = QueryParams::new(&req);
             let (limit, after) = params.page::<ProductId>();
             params.finish()?;
@@ -56,9 +57,10 @@ pub async fn list_stock(store: &dyn StockReader, req: Request) -> Response<Body>
 
 /// `GET /stock/{product_id}`.
 #[tracing::instrument(skip_all, fields(route = "GET /stock/{product_id}"))]
-pub async fn get_stock(store: &dyn StockReader, req: Request) -> Response<Body> {
+pub async fn get_stock(store: &dyn StockReader, caller: Caller, req: Request) -> Response<Body> {
     respond(
         async {
+            caller.admin()?;
             let id = product_id(&req)?;
             match store
                 .get_stock(&id)
@@ -76,9 +78,10 @@ pub async fn get_stock(store: &dyn StockReader, req: Request) -> Response<Body> 
 /// `PUT /stock/{product_id} {available}`: sets the units available of a product in the
 /// catalog, creating its level if needed; what is reserved stays.
 #[tracing::instrument(skip_all, fields(route = "PUT /stock/{product_id}"))]
-pub async fn set_stock(store: &dyn StockWriter, req: Request) -> Response<Body> {
+pub async fn set_stock(store: &dyn StockWriter, caller: Caller, req: Request) -> Response<Body> {
     respond(
         async {
+            caller.admin()?;
             let id = product_id(&req)?;
             let input: SetStockInput = json_body(&req)?;
             let available = input
@@ -93,9 +96,15 @@ pub async fn set_stock(store: &dyn StockWriter, req: Request) -> Response<Body> 
     )
 }
 
-async fn change(store: &dyn StockWriter, req: Request, mv: StockMove) -> Response<Body> {
+async fn change(
+    store: &dyn StockWriter,
+    caller: Caller,
+    req: Request,
+    mv: StockMove,
+) -> Response<Body> {
     respond(
         async {
+            caller.admin()?;
             let id = product_id(&req)?;
             let input: QuantityInput = json_body(&req)?;
             let quantity = input
@@ -115,27 +124,40 @@ async fn change(store: &dyn StockWriter, req: Request, mv: StockMove) -> Respons
 /// `POST /stock/{product_id}/decrement {quantity}`: takes units out of `available`, only if
 /// that many are there.
 #[tracing::instrument(skip_all, fields(route = "POST /stock/{product_id}/decrement"))]
-pub async fn decrement_stock(store: &dyn StockWriter, req: Request) -> Response<Body> {
-    change(store, req, StockMove::Decrement).await
+pub async fn decrement_stock(
+    store: &dyn StockWriter,
+    caller: Caller,
+    req: Request,
+) -> Response<Body> {
+    change(store, caller, req, StockMove::Decrement).await
 }
 
 /// `POST /stock/{product_id}/reserve {quantity}`: moves units from `available` to `reserved`.
 #[tracing::instrument(skip_all, fields(route = "POST /stock/{product_id}/reserve"))]
-pub async fn reserve_stock(store: &dyn StockWriter, req: Request) -> Response<Body> {
-    change(store, req, StockMove::Reserve).await
+pub async fn reserve_stock(
+    store: &dyn StockWriter,
+    caller: Caller,
+    req: Request,
+) -> Response<Body> {
+    change(store, caller, req, StockMove::Reserve).await
 }
 
 /// `POST /stock/{product_id}/release {quantity}`: moves reserved units back to `available`.
 #[tracing::instrument(skip_all, fields(route = "POST /stock/{product_id}/release"))]
-pub async fn release_stock(store: &dyn StockWriter, req: Request) -> Response<Body> {
-    change(store, req, StockMove::Release).await
+pub async fn release_stock(
+    store: &dyn StockWriter,
+    caller: Caller,
+    req: Request,
+) -> Response<Body> {
+    change(store, caller, req, StockMove::Release).await
 }
 
 /// `DELETE /stock/{product_id}`: removes a level with nothing reserved.
 #[tracing::instrument(skip_all, fields(route = "DELETE /stock/{product_id}"))]
-pub async fn delete_stock(store: &dyn StockWriter, req: Request) -> Response<Body> {
+pub async fn delete_stock(store: &dyn StockWriter, caller: Caller, req: Request) -> Response<Body> {
     respond(
         async {
+            caller.admin()?;
             let id = product_id(&req)?;
             store.delete_stock(&id).await?;
             tracing::info!(product_id = %id, "stock level deleted");

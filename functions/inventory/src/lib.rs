@@ -18,12 +18,12 @@ pub use handlers::{
 stockroom_http::operations! {
     /// Every inventory endpoint, named by its binary (and its template.yaml `Binary` property).
     pub enum Operation for stockroom_store::Store {
-        ListStock = "list_stock" => |s, r| list_stock(&*s.inventory()?, r).await,
-        GetStock = "get_stock" => |s, r| get_stock(&*s.inventory()?, r).await,
-        SetStock = "set_stock" => |s, r| set_stock(&*s.inventory()?, r).await,
-        DecrementStock = "decrement_stock" => |s, r| decrement_stock(&*s.inventory()?, r).await,
-        ReserveStock = "reserve_stock" => |s, r| reserve_stock(&*s.inventory()?, r).await,
-        ReleaseStock = "release_stock" => |s, r| release_stock(&*s.inventory()?, r).await,
-        DeleteStock = "delete_stock" => |s, r| delete_stock(&*s.inventory()?, r).await,
+        ListStock = "list_stock" => |s, c, r| list_stock(&*s.inventory()?, c, r).await,
+        GetStock = "get_stock" => |s, c, r| get_stock(&*s.inventory()?, c, r).await,
+        SetStock = "set_stock" => |s, c, r| set_stock(&*s.inventory()?, c, r).await,
+        DecrementStock = "decrement_stock" => |s, c, r| decrement_stock(&*s.inventory()?, c, r).await,
+        ReserveStock = "reserve_stock" => |s, c, r| reserve_stock(&*s.inventory()?, c, r).await,
+        ReleaseStock = "release_stock" => |s, c, r| release_stock(&*s.inventory()?, c, r).await,
+        DeleteStock = "delete_stock" => |s, c, r| delete_stock(&*s.inventory()?, c, r).await,
     }
 }

@@ -4,7 +4,7 @@ use http::StatusCode;
 use stockroom_domain::ProductId;
 use stockroom_domain::notifications::{NotificationKey, NotificationKind};
 use stockroom_domain::orders::OrderId;
-use stockroom_http::{Body, QueryParams, Request, Response, respond};
+use stockroom_http::{Body, Caller, QueryParams, Request, Response, respond};
 use stockroom_store::notifications::{NotificationQuery, NotificationReader};
 
 use crate::errors::ListNotificationsError;
@@ -12,9 +12,14 @@ use crate::errors::ListNotificationsError;
 /// `GET /notifications?order_id=&product_id=&kind=&limit=&cursor=`: every filter optional,
 /// an unknown kind a 400.
 #[tracing::instrument(skip_all, fields(route = "GET /notifications"))]
-pub async fn list_notifications(store: &dyn NotificationReader, req: Request) -> Response<Body> {
+pub async fn list_notifications(
+    store: &dyn NotificationReader,
+    caller: Caller,
+    req: Request,
+) -> Response<Body> {
     respond(
         async {
+            caller.admin()?;
             let mut params = QueryParams::new(&req);
             let order_id = params.optional("order_id", |s| OrderId::parse_field("order_id", s));
             let product_id =

@@ -31,7 +31,7 @@ use aws_lambda_events::event::streams::DynamoDbEventResponse;
 stockroom_http::operations! {
     /// The notifications endpoint, named by its binary (and its template.yaml `Binary` property).
     pub enum Operation for stockroom_store::Store {
-        ListNotifications = "list_notifications" => |s, r| list_notifications(&*s.notifications()?, r).await,
+        ListNotifications = "list_notifications" => |s, c, r| list_notifications(&*s.notifications()?, c, r).await,
     }
 }
 

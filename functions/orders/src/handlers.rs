@@ -4,13 +4,13 @@
 use http::{HeaderValue, StatusCode};
 use serde::Deserialize;
 use stockroom_domain::orders::{
-    CustomerId, IdempotencyKey, OrderId, OrderKey, OrderRequest, OrderStatus, RawLine,
+    CustomerId, IdempotencyKey, Order, OrderId, OrderKey, OrderRequest, OrderStatus, RawLine,
 };
 use stockroom_domain::{FieldError, timestamp};
 use stockroom_http::{
-    Body, QueryParams, Request, RequestError, Response, json_body, path_param, respond,
+    Body, Caller, QueryParams, Request, RequestError, Response, json_body, path_param, respond,
 };
-use stockroom_store::orders::{OrderQuery, OrderReader, OrderWriter, PlaceOrder};
+use stockroom_store::orders::{OrderQuery, OrderReader, OrderWriter, OrdersStore, PlaceOrder};
 
 use crate::errors::{ChangeOrderError, GetOrderError, ListOrdersError, PlaceOrderError};
 
@@ -57,10 +57,24 @@ pub fn idempotency_key(req: &Request) -> Result<Option<IdempotencyKey>, FieldErr
         .transpose()
 }
 
+/// The `customer_id` an order is placed for: the caller's own when the body names none;
+/// another customer's only for an administrator. A value that is no id is passed on as it is,
+/// for the request's validation to report with the other fields.
+fn order_customer(caller: &Caller, raw: Option<String>) -> Result<String, RequestError> {
+    let asked = match raw.as_deref().map(CustomerId::parse) {
+        Some(Ok(id)) => Some(id),
+        Some(Err(_)) => return Ok(raw.unwrap_or_default()),
+        None => None,
+    };
+    Ok(caller.customer_for(asked)?.to_string())
+}
+
 /// The order the request asks for, with every bad field (body and key) reported at once.
-fn place_request(req: &Request) -> Result<PlaceOrder, RequestError> {
+fn place_request(req: &Request, caller: &Caller) -> Result<PlaceOrder, RequestError> {
+    caller.signed_in()?;
     let key = idempotency_key(req);
     let input: PlaceOrderInput = json_body(req)?;
+    let customer = order_customer(caller, input.customer_id)?;
     let lines: Option<Vec<RawLine>> = input.items.map(|items| {
         items
             .into_iter()
@@ -70,7 +84,7 @@ fn place_request(req: &Request) -> Result<PlaceOrder, RequestError> {
             })
             .collect()
     });
-    let request = OrderRequest::parse(input.customer_id.as_deref(), lines.as_deref());
+    let request = OrderRequest::parse(Some(&customer), lines.as_deref());
     match (request, key) {
         (Ok(request), Ok(key)) => {
             let now = timestamp::now();
@@ -89,14 +103,15 @@ fn place_request(req: &Request) -> Result<PlaceOrder, RequestError> {
     }
 }
 
-/// `POST /orders {customer_id, items:[{product_id, quantity}]}`: prices the order from the
-/// catalog and reserves its stock in one transaction. With an `Idempotency-Key` already used
-/// for the same body, answers that first order again (`Idempotent-Replayed: true`).
+/// `POST /orders {customer_id?, items:[{product_id, quantity}]}`: prices the order from the
+/// catalog and reserves its stock in one transaction. The order is the caller's (an
+/// administrator may name any customer). With an `Idempotency-Key` already used for the same
+/// body, answers that first order again (`Idempotent-Replayed: true`).
 #[tracing::instrument(skip_all, fields(route = "POST /orders"))]
-pub async fn place_order(store: &dyn OrderWriter, req: Request) -> Response<Body> {
+pub async fn place_order(store: &dyn OrderWriter, caller: Caller, req: Request) -> Response<Body> {
     respond(
         async {
-            let order = place_request(&req)?;
+            let order = place_request(&req, &caller)?;
             let key = order.key.as_ref().map(|k| k.as_str().to_owned());
             let placed = store
                 .place_order(&order)
@@ -126,23 +141,20 @@ pub async fn place_order(store: &dyn OrderWriter, req: Request) -> Response<Body
     )
 }
 
-/// `GET /orders?customer_id=&limit=&cursor=`: one page of a customer's orders, newest first.
+/// `GET /orders?customer_id=&limit=&cursor=`: one page of a customer's orders, newest first:
+/// the caller's own when `customer_id` is left out; another customer's only for an
+/// administrator.
 #[tracing::instrument(skip_all, fields(route = "GET /orders"))]
-pub async fn list_orders(store: &dyn OrderReader, req: Request) -> Response<Body> {
+pub async fn list_orders(store: &dyn OrderReader, caller: Caller, req: Request) -> Response<Body> {
     respond(
         async {
+            caller.signed_in()?;
             let mut params = QueryParams::new(&req);
             let customer =
-                params.required("customer_id", |s| CustomerId::parse_field("customer_id", s));
+                params.optional("customer_id", |s| CustomerId::parse_field("customer_id", s));
             let (limit, after) = params.page::<OrderKey>();
             params.finish()?;
-            let Some(customer_id) = customer else {
-                return Err(RequestError::Validation(vec![FieldError::new(
-                    "customer_id",
-                    "is required",
-                )])
-                .into());
-            };
+            let customer_id = caller.customer_for(customer)?;
             let page = store
                 .list_orders(&OrderQuery {
                     customer_id,
@@ -157,14 +169,27 @@ pub async fn list_orders(store: &dyn OrderReader, req: Request) -> Response<Body
     )
 }
 
-/// `GET /orders/{id}`.
+/// The order `id`, provided the caller may see it: its customer's or an administrator's.
+/// Another customer's order is as not found as one that does not exist.
+async fn own_order(
+    store: &dyn OrderReader,
+    caller: &Caller,
+    id: &OrderId,
+) -> Result<Option<Order>, anyhow::Error> {
+    Ok(store
+        .get_order(id)
+        .await?
+        .filter(|order| caller.may_access(&order.customer_id)))
+}
+
+/// `GET /orders/{id}`: the caller's own order (any order for an administrator).
 #[tracing::instrument(skip_all, fields(route = "GET /orders/{id}"))]
-pub async fn get_order(store: &dyn OrderReader, req: Request) -> Response<Body> {
+pub async fn get_order(store: &dyn OrderReader, caller: Caller, req: Request) -> Response<Body> {
     respond(
         async {
+            caller.signed_in()?;
             let id = order_id(&req)?;
-            match store
-                .get_order(&id)
+            match own_order(store, &caller, &id)
                 .await
                 .map_err(GetOrderError::Unexpected)?
             {
@@ -187,10 +212,16 @@ async fn change(
 }
 
 /// `PATCH /orders/{id} {status}`: moves the order along its lifecycle, and its stock with it.
+/// Administrators only.
 #[tracing::instrument(skip_all, fields(route = "PATCH /orders/{id}"))]
-pub async fn update_order_status(store: &dyn OrderWriter, req: Request) -> Response<Body> {
+pub async fn update_order_status(
+    store: &dyn OrderWriter,
+    caller: Caller,
+    req: Request,
+) -> Response<Body> {
     respond(
         async {
+            caller.admin()?;
             let id = order_id(&req)?;
             let input: StatusInput = json_body(&req)?;
             let to = input
@@ -205,11 +236,21 @@ pub async fn update_order_status(store: &dyn OrderWriter, req: Request) -> Respo
 }
 
 /// `POST /orders/{id}/cancel`: cancels a confirmed order and returns its units to `available`.
+/// The caller's own order (any order for an administrator); an order's customer never
+/// changes, so reading it first decides for the write too.
 #[tracing::instrument(skip_all, fields(route = "POST /orders/{id}/cancel"))]
-pub async fn cancel_order(store: &dyn OrderWriter, req: Request) -> Response<Body> {
+pub async fn cancel_order(store: &dyn OrdersStore, caller: Caller, req: Request) -> Response<Body> {
     respond(
         async {
+            caller.signed_in()?;
             let id = order_id(&req)?;
+            if own_order(store, &caller, &id)
+                .await
+                .map_err(ChangeOrderError::Unexpected)?
+                .is_none()
+            {
+                return Err(ChangeOrderError::NotFound(id));
+            }
             change(store, id, OrderStatus::Cancelled).await
         }
         .await,

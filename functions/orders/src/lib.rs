@@ -18,10 +18,10 @@ pub use handlers::{
 stockroom_http::operations! {
     /// Every orders endpoint, named by its binary (and its template.yaml `Binary` property).
     pub enum Operation for stockroom_store::Store {
-        PlaceOrder = "place_order" => |s, r| place_order(&*s.orders()?, r).await,
-        ListOrders = "list_orders" => |s, r| list_orders(&*s.orders()?, r).await,
-        GetOrder = "get_order" => |s, r| get_order(&*s.orders()?, r).await,
-        UpdateOrderStatus = "update_order_status" => |s, r| update_order_status(&*s.orders()?, r).await,
-        CancelOrder = "cancel_order" => |s, r| cancel_order(&*s.orders()?, r).await,
+        PlaceOrder = "place_order" => |s, c, r| place_order(&*s.orders()?, c, r).await,
+        ListOrders = "list_orders" => |s, c, r| list_orders(&*s.orders()?, c, r).await,
+        GetOrder = "get_order" => |s, c, r| get_order(&*s.orders()?, c, r).await,
+        UpdateOrderStatus = "update_order_status" => |s, c, r| update_order_status(&*s.orders()?, c, r).await,
+        CancelOrder = "cancel_order" => |s, c, r| cancel_order(&*s.orders()?, c, r).await,
     }
 }

@@ -1,4 +1,4 @@
-//! Carts: anonymous carts kept by id for [`CART_TTL_DAYS`] after their last change, whose lines
+//! Carts: each customer's own carts, kept by id for [`CART_TTL_DAYS`] after their last change, whose lines
 //! keep the catalog's name and price from when they were added, and whose checkout re-prices
 //! them into an order ([`Cart::order_request`], [`PriceChange`]).
 //!
@@ -16,8 +16,8 @@ use crate::orders::{CustomerId, MAX_LINE_QUANTITY, MAX_LINES, Order, OrderReques
 use crate::{Currency, FieldError, Price, ProductId};
 
 id_type!(
-    /// A cart's id, chosen by the client (a browser keeps it); anonymous until checkout names
-    /// the customer.
+    /// A cart's id, chosen by the client (a browser keeps it), within its owner's carts: two
+    /// customers' carts of one id are two carts.
     CartId
 );
 
@@ -43,6 +43,8 @@ pub struct CartLine {
 /// the cart it priced is still the cart being emptied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cart {
+    /// The customer whose cart it is (the token's `sub` that started it).
+    pub owner: CustomerId,
     pub id: CartId,
     /// By product id.
     pub lines: Vec<CartLine>,
@@ -87,9 +89,10 @@ pub enum CartConflict {
 }
 
 impl Cart {
-    /// An empty cart `id`, as a first change at `now` starts it.
-    pub fn new(id: CartId, now: DateTime<Utc>) -> Self {
+    /// An empty cart `id` of `owner`, as a first change at `now` starts it.
+    pub fn new(owner: CustomerId, id: CartId, now: DateTime<Utc>) -> Self {
         Self {
+            owner,
             id,
             lines: Vec::new(),
             version: 0,
@@ -282,9 +285,14 @@ pub struct CheckedOut {
 }
 
 /// The fingerprint of a checkout request, for its `Idempotency-Key`: a retry must name the same
-/// cart and customer. It never equals an order request's, so one key cannot serve both.
-pub fn checkout_fingerprint(cart_id: &CartId, customer_id: &CustomerId) -> String {
-    let canonical = format!("checkout\n{cart_id}\n{customer_id}");
+/// cart (its owner's `cart_id`) and customer. It never equals an order request's, so one key
+/// cannot serve both.
+pub fn checkout_fingerprint(
+    owner: &CustomerId,
+    cart_id: &CartId,
+    customer_id: &CustomerId,
+) -> String {
+    let canonical = format!("checkout\n{owner}\n{cart_id}\n{customer_id}");
     Sha256::digest(canonical.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -363,7 +371,11 @@ mod tests {
     }
 
     fn cart() -> Cart {
-        Cart::new(CartId::parse("c1").unwrap(), at("2026-11-01T00:00:00Z"))
+        Cart::new(
+            CustomerId::parse("ada").unwrap(),
+            CartId::parse("c1").unwrap(),
+            at("2026-11-01T00:00:00Z"),
+        )
     }
 
     #[test]
@@ -453,28 +465,24 @@ mod tests {
         assert_eq!(json["subtotal"], 7499);
         assert_eq!(json["currency"], "USD");
         assert_eq!(json["expires_at"], "2026-12-01T00:00:00.000Z");
-        let empty = serde_json::to_value(super::Cart::new(cart.id.clone(), now)).unwrap();
+        let empty =
+            serde_json::to_value(super::Cart::new(cart.owner.clone(), cart.id.clone(), now))
+                .unwrap();
         assert_eq!(empty["items"], serde_json::json!([]));
         assert_eq!(empty["currency"], serde_json::Value::Null);
     }
 
     #[test]
-    fn checkout_fingerprints_name_the_cart_and_the_customer() {
+    fn checkout_fingerprints_name_the_owner_the_cart_and_the_customer() {
         let a = CartId::parse("a").unwrap();
         let b = CartId::parse("b").unwrap();
         let ada = CustomerId::parse("ada").unwrap();
         let bob = CustomerId::parse("bob").unwrap();
-        assert_eq!(
-            checkout_fingerprint(&a, &ada),
-            checkout_fingerprint(&a, &ada)
-        );
-        assert_ne!(
-            checkout_fingerprint(&a, &ada),
-            checkout_fingerprint(&b, &ada)
-        );
-        assert_ne!(
-            checkout_fingerprint(&a, &ada),
-            checkout_fingerprint(&a, &bob)
-        );
+        let print = checkout_fingerprint(&ada, &a, &ada);
+        assert_eq!(print, checkout_fingerprint(&ada, &a, &ada));
+        assert_ne!(print, checkout_fingerprint(&ada, &b, &ada));
+        assert_ne!(print, checkout_fingerprint(&ada, &a, &bob));
+        // An administrator's cart "a" checked out for Ada is not Ada's own cart "a".
+        assert_ne!(print, checkout_fingerprint(&bob, &a, &ada));
     }
 }

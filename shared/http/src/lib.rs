@@ -14,8 +14,8 @@ mod problem;
 mod request;
 mod response;
 
-pub use lambda_http::{Body, Request, Response};
 pub use caller::{ADMIN_GROUP, Caller, Principal};
+pub use lambda_http::{Body, Request, Response};
 pub use observe::{observe, run};
 pub use operation::{BoxResponse, Endpoints, internal_error, respond};
 pub use problem::{ApiError, ErrorKind, Problem, error_response};

@@ -1,5 +1,6 @@
 //! What every API request gets around its handler, in Lambda ([`run`]) and in the dev server
-//! ([`observe`]) alike: a server span named by the route, and the request metrics.
+//! ([`observe`]) alike: a server span named by the route, the request metrics, and the
+//! [`Caller`] read from the authorizer's claims.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -11,6 +12,8 @@ use stockroom_telemetry::lambda::Trigger;
 use stockroom_telemetry::metrics;
 use tracing::Instrument as _;
 use tracing::field::Empty;
+
+use crate::{Caller, error_response};
 
 /// The method and the template path of the route API Gateway matched (`routeKey`, as
 /// `GET /products/{id}`), or the request's own method and `unmatched`: never the concrete path,
@@ -26,10 +29,11 @@ fn route_of(req: &Request) -> (String, String) {
 
 /// Runs `handler` on `req` inside the request's server span (`GET /products/{id}`, with
 /// `http.request.method`, `http.route` and `http.response.status_code`; a 5xx marks it an
-/// error) and records `http_requests_total` and `http_request_duration_seconds`.
+/// error) and records `http_requests_total` and `http_request_duration_seconds`. The handler
+/// gets the request's [`Caller`]; claims that name no usable caller are answered here.
 pub async fn observe<F, Fut>(req: Request, handler: F) -> Response<Body>
 where
-    F: FnOnce(Request) -> Fut,
+    F: FnOnce(Caller, Request) -> Fut,
     Fut: Future<Output = Response<Body>>,
 {
     let (method, route) = route_of(&req);
@@ -43,7 +47,14 @@ where
         otel.status_code = Empty,
     );
     let started = Instant::now();
-    let response = handler(req).instrument(span.clone()).await;
+    let response = async move {
+        match Caller::of(&req) {
+            Ok(caller) => handler(caller, req).await,
+            Err(err) => error_response(&err),
+        }
+    }
+    .instrument(span.clone())
+    .await;
     let status = response.status().as_u16();
     span.record("http.response.status_code", status);
     if status >= 500 {
@@ -57,14 +68,14 @@ where
 /// runtime's telemetry layers ([`stockroom_telemetry::lambda::run`]). What each main calls:
 ///
 /// ```ignore
-/// stockroom_http::run(|req| stockroom_catalog::get_product(&*store, req)).await
+/// stockroom_http::run(|caller, req| stockroom_orders::get_order(&*store, caller, req)).await
 /// ```
 ///
 /// # Errors
 /// When the runtime API fails.
 pub async fn run<F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
 where
-    F: Fn(Request) -> Fut + Sync,
+    F: Fn(Caller, Request) -> Fut + Sync,
     Fut: Future<Output = Response<Body>> + Send,
 {
     let service = lambda_runtime::service_fn(|req: Request| {

@@ -7,7 +7,7 @@ use std::pin::Pin;
 
 use lambda_http::{Body, Response};
 
-use crate::{ApiError, ErrorKind, Problem, error_response};
+use crate::{ApiError, Caller, ErrorKind, Problem, error_response};
 
 /// A handler's answer, boxed so a registry can hold handlers of every service.
 pub type BoxResponse<'a> = Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
@@ -19,8 +19,8 @@ pub trait Endpoints<S: ?Sized>: Copy + Send + Sync + 'static {
     fn all() -> &'static [Self];
     /// The binary (and so the Lambda function) this endpoint is.
     fn binary(self) -> &'static str;
-    /// Runs this endpoint's handler, as its Lambda function would.
-    fn call<'a>(self, store: &'a S, req: lambda_http::Request) -> BoxResponse<'a>;
+    /// Runs this endpoint's handler for `caller`, as its Lambda function would.
+    fn call<'a>(self, store: &'a S, caller: Caller, req: lambda_http::Request) -> BoxResponse<'a>;
 }
 
 /// A handler's result as a response: success as it is, an error through [`error_response`].
@@ -70,12 +70,14 @@ macro_rules! api_error {
 
 /// A service's endpoint list, written once: an enum with one variant per function binary and
 /// its [`Endpoints`] implementation. Each entry names the binary and how to call its handler
-/// with the store (`s`) and the request (`r`); `?` on the store's port accessors answers a 500.
+/// with the store (`s`), the caller (`c`) and the request (`r`); `?` on the store's port
+/// accessors answers a 500.
 ///
 /// ```ignore
 /// operations! {
 ///     pub enum Operation for stockroom_store::Store {
-///         GetProduct = "get_product" => |s, r| get_product(&*s.catalog()?, r).await,
+///         GetProduct = "get_product" => |s, _c, r| get_product(&*s.catalog()?, r).await,
+///         CreateProduct = "create_product" => |s, c, r| create_product(&*s.catalog()?, c, r).await,
 ///     }
 /// }
 /// ```
@@ -84,7 +86,7 @@ macro_rules! operations {
     (
         $(#[$meta:meta])*
         $vis:vis enum $name:ident for $store:ty {
-            $( $(#[$vmeta:meta])* $variant:ident = $binary:literal => |$s:ident, $r:ident| $call:expr ),* $(,)?
+            $( $(#[$vmeta:meta])* $variant:ident = $binary:literal => |$s:ident, $c:ident, $r:ident| $call:expr ),* $(,)?
         }
     ) => {
         $(#[$meta])*
@@ -104,12 +106,18 @@ macro_rules! operations {
                 }
             }
 
-            fn call<'a>(self, store: &'a $store, req: $crate::Request) -> $crate::BoxResponse<'a> {
+            fn call<'a>(
+                self,
+                store: &'a $store,
+                caller: $crate::Caller,
+                req: $crate::Request,
+            ) -> $crate::BoxResponse<'a> {
                 Box::pin(async move {
                     let result: $crate::__anyhow::Result<$crate::Response<$crate::Body>> = async {
                         Ok(match self {
                             $(Self::$variant => {
                                 let $s = store;
+                                let $c = caller;
                                 let $r = req;
                                 $call
                             })*

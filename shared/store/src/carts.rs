@@ -11,18 +11,21 @@ use stockroom_domain::orders::{CustomerId, IdempotencyKey, Order, OrderId, Order
 use crate::items::orders::IdempotencyItem;
 use crate::orders::OrderError;
 
-/// Adding `quantity` of a product to a cart (which starts when it has no live cart).
+/// Adding `quantity` of a product to `owner`'s cart (which starts when it has no live cart).
 #[derive(Debug, Clone)]
 pub struct AddToCart {
+    pub owner: CustomerId,
     pub cart_id: CartId,
     pub product_id: ProductId,
     pub quantity: Quantity,
     pub now: DateTime<Utc>,
 }
 
-/// Checking a cart out into order `order_id` for `customer_id`.
+/// Checking `owner`'s cart out into order `order_id` for `customer_id` (the owner, or the
+/// customer an administrator orders for).
 #[derive(Debug, Clone)]
 pub struct CheckoutCart {
+    pub owner: CustomerId,
     pub cart_id: CartId,
     pub customer_id: CustomerId,
     pub order_id: OrderId,
@@ -97,11 +100,16 @@ impl From<rusqlite::Error> for CheckoutError {
 
 #[async_trait]
 pub trait CartReader: Send + Sync {
-    /// The live cart `id` at `now`.
+    /// `owner`'s live cart `id` at `now`.
     ///
     /// # Errors
     /// Only when the store cannot be read.
-    async fn get_cart(&self, id: &CartId, now: DateTime<Utc>) -> anyhow::Result<Option<Cart>>;
+    async fn get_cart(
+        &self,
+        owner: &CustomerId,
+        id: &CartId,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<Cart>>;
 }
 
 #[async_trait]
@@ -122,6 +130,7 @@ pub trait CartWriter: Send + Sync {
     /// [`CartError::NotFound`], [`CartError::NoLine`].
     async fn set_cart_quantity(
         &self,
+        owner: &CustomerId,
         cart_id: &CartId,
         product_id: &ProductId,
         quantity: u64,
@@ -132,7 +141,12 @@ pub trait CartWriter: Send + Sync {
     ///
     /// # Errors
     /// [`CartError::NotFound`].
-    async fn delete_cart(&self, id: &CartId, now: DateTime<Utc>) -> Result<(), CartError>;
+    async fn delete_cart(
+        &self,
+        owner: &CustomerId,
+        id: &CartId,
+        now: DateTime<Utc>,
+    ) -> Result<(), CartError>;
 
     /// Prices the cart's lines from today's catalog and, in one transaction, places the order
     /// exactly as [`crate::orders::OrderWriter::place_order`] does (stock, order, key record) and
@@ -153,7 +167,7 @@ impl<T: CartReader + CartWriter> CartsStore for T {}
 impl CheckoutCart {
     /// The fingerprint its idempotency key is recorded with.
     pub fn fingerprint(&self) -> String {
-        checkout_fingerprint(&self.cart_id, &self.customer_id)
+        checkout_fingerprint(&self.owner, &self.cart_id, &self.customer_id)
     }
 
     /// The live cart read as `cart`, and the order it asks for.

@@ -413,6 +413,8 @@ macro_rules! contract_suite {
                 a_checkout_retry_with_the_same_key_returns_the_first_answer_and_changes_nothing,
                 a_checkout_racing_an_add_never_loses_the_added_unit,
                 two_concurrent_checkouts_of_one_cart_place_one_order,
+                two_customers_carts_of_one_id_are_two_carts_and_never_touch,
+                a_checkout_key_of_one_owners_cart_is_not_replayed_for_another_owners_cart,
             );
             contract_suite!(@cases $make; notifications;
                 a_notification_is_recorded_once_and_a_replay_gets_the_first_record_back,

@@ -7,5 +7,5 @@ use stockroom_store::Store;
 async fn main() -> Result<(), Error> {
     stockroom_telemetry::init();
     let store = Store::from_env().await?.carts()?;
-    stockroom_http::run(|req| stockroom_carts::set_cart_item(&*store, req)).await
+    stockroom_http::run(|caller, req| stockroom_carts::set_cart_item(&*store, caller, req)).await
 }

@@ -7,5 +7,5 @@ use stockroom_store::Store;
 async fn main() -> Result<(), Error> {
     stockroom_telemetry::init();
     let store = Store::from_env().await?.catalog()?;
-    stockroom_http::run(|req| stockroom_catalog::create_product(&*store, req)).await
+    stockroom_http::run(|caller, req| stockroom_catalog::create_product(&*store, caller, req)).await
 }

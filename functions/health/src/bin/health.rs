@@ -5,5 +5,5 @@ use lambda_http::Error;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     stockroom_telemetry::init();
-    stockroom_http::run(stockroom_health::health).await
+    stockroom_http::run(|_, req| stockroom_health::health(req)).await
 }

@@ -7,5 +7,8 @@ use stockroom_store::Store;
 async fn main() -> Result<(), Error> {
     stockroom_telemetry::init();
     let store = Store::from_env().await?.notifications()?;
-    stockroom_http::run(|req| stockroom_notifications::list_notifications(&*store, req)).await
+    stockroom_http::run(|caller, req| {
+        stockroom_notifications::list_notifications(&*store, caller, req)
+    })
+    .await
 }

@@ -7,5 +7,5 @@ use stockroom_store::Store;
 async fn main() -> Result<(), Error> {
     stockroom_telemetry::init();
     let store = Store::from_env().await?.orders()?;
-    stockroom_http::run(|req| stockroom_orders::place_order(&*store, req)).await
+    stockroom_http::run(|caller, req| stockroom_orders::place_order(&*store, caller, req)).await
 }

@@ -7,5 +7,6 @@ use stockroom_store::Store;
 async fn main() -> Result<(), Error> {
     stockroom_telemetry::init();
     let store = Store::from_env().await?.orders()?;
-    stockroom_http::run(|req| stockroom_orders::update_order_status(&*store, req)).await
+    stockroom_http::run(|caller, req| stockroom_orders::update_order_status(&*store, caller, req))
+        .await
 }

@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::{DateTime, Utc};
 use stockroom_domain::carts::{Cart, CartId, CartLine, MAX_CART_LINES, MAX_CART_QUANTITY};
-use stockroom_domain::orders::Order;
+use stockroom_domain::orders::{CustomerId, Order};
 use stockroom_domain::{ProductId, timestamp};
 
 use super::orders::{DynamoOrders, Placement, key};
@@ -65,11 +65,16 @@ impl DynamoCarts {
         &self.orders.client
     }
 
-    /// The cart as stored, live or not, read consistently.
-    async fn stored(&self, id: &CartId) -> anyhow::Result<Option<Cart>> {
+    /// `owner`'s cart as stored, live or not, read consistently.
+    async fn stored(&self, owner: &CustomerId, id: &CartId) -> anyhow::Result<Option<Cart>> {
         let item: Option<CartItem> = self
             .orders
-            .get(&self.table, cart_pk(id), CART_SK, "failed to get a cart")
+            .get(
+                &self.table,
+                cart_pk(owner, id),
+                CART_SK,
+                "failed to get a cart",
+            )
             .await?;
         item.map(CartItem::into_cart).transpose()
     }
@@ -77,23 +82,29 @@ impl DynamoCarts {
     /// The cart a failed condition found: the item it returned, else a consistent read.
     async fn found_or_read(
         &self,
+        owner: &CustomerId,
         id: &CartId,
         returned: Option<Item>,
     ) -> anyhow::Result<Option<Cart>> {
         match returned {
             Some(item) => decode(item).map(Some),
-            None => self.stored(id).await,
+            None => self.stored(owner, id).await,
         }
     }
 
     /// Deletes the expired cart `id` (conditional on it still being expired), so that the
     /// next change starts a new one.
-    async fn delete_expired(&self, id: &CartId, now: DateTime<Utc>) -> anyhow::Result<()> {
+    async fn delete_expired(
+        &self,
+        owner: &CustomerId,
+        id: &CartId,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
         let result = self
             .client()
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key(cart_pk(id), CART_SK)))
+            .set_key(Some(key(cart_pk(owner, id), CART_SK)))
             .condition_expression("expires_at <= :now")
             .expression_attribute_values(":now", n(now.timestamp()))
             .send()
@@ -128,8 +139,16 @@ impl DynamoCarts {
 #[async_trait]
 impl CartReader for DynamoCarts {
     #[tracing::instrument(skip_all, fields(store = "dynamodb", cart_id = %id))]
-    async fn get_cart(&self, id: &CartId, now: DateTime<Utc>) -> anyhow::Result<Option<Cart>> {
-        Ok(self.stored(id).await?.filter(|cart| cart.is_live(now)))
+    async fn get_cart(
+        &self,
+        owner: &CustomerId,
+        id: &CartId,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<Cart>> {
+        Ok(self
+            .stored(owner, id)
+            .await?
+            .filter(|cart| cart.is_live(now)))
     }
 }
 
@@ -152,7 +171,7 @@ impl CartWriter for DynamoCarts {
         let quantity = add.quantity.get();
         // The condition below holds the line's limit only for a line the cart has: an add
         // beyond it on its own is refused here, as any cart would refuse it.
-        Cart::new(add.cart_id.clone(), add.now).check_add(
+        Cart::new(add.owner.clone(), add.cart_id.clone(), add.now).check_add(
             &line.product_id,
             quantity,
             &line.currency,
@@ -164,10 +183,11 @@ impl CartWriter for DynamoCarts {
                 .client()
                 .update_item()
                 .table_name(&self.table)
-                .set_key(Some(key(cart_pk(&add.cart_id), CART_SK)))
+                .set_key(Some(key(cart_pk(&add.owner, &add.cart_id), CART_SK)))
                 .update_expression(
                     "ADD #q :q, products :products, version :one \
-                     SET #l = :line, entity = :entity, id = :id, currency = :currency, \
+                     SET #l = :line, entity = :entity, #owner = :owner, id = :id, \
+                     currency = :currency, \
                      updated_at = :updated, expires_at = :expires",
                 )
                 // The cart's limits, as `Cart::check_add` states them: a live cart (an expired
@@ -189,6 +209,8 @@ impl CartWriter for DynamoCarts {
                 .expression_attribute_values(":product", s(add.product_id.to_string()))
                 .expression_attribute_values(":line", details.clone())
                 .expression_attribute_values(":entity", s(CART_ENTITY))
+                .expression_attribute_names("#owner", "owner")
+                .expression_attribute_values(":owner", s(add.owner.to_string()))
                 .expression_attribute_values(":id", s(add.cart_id.to_string()))
                 .expression_attribute_values(":currency", s(line.currency.as_str()))
                 .expression_attribute_values(":room", n(MAX_CART_QUANTITY.saturating_sub(quantity)))
@@ -201,9 +223,13 @@ impl CartWriter for DynamoCarts {
             };
             match err.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
-                    match self.found_or_read(&add.cart_id, found(&err)).await? {
+                    match self
+                        .found_or_read(&add.owner, &add.cart_id, found(&err))
+                        .await?
+                    {
                         Some(cart) if !cart.is_live(add.now) => {
-                            self.delete_expired(&add.cart_id, add.now).await?;
+                            self.delete_expired(&add.owner, &add.cart_id, add.now)
+                                .await?;
                         }
                         Some(cart) => cart.check_add(&line.product_id, quantity, &line.currency)?,
                         // Deleted since: try again.
@@ -224,6 +250,7 @@ impl CartWriter for DynamoCarts {
     #[tracing::instrument(skip_all, fields(store = "dynamodb", cart_id = %cart_id, product_id = %product_id))]
     async fn set_cart_quantity(
         &self,
+        owner: &CustomerId,
         cart_id: &CartId,
         product_id: &ProductId,
         quantity: u64,
@@ -233,7 +260,7 @@ impl CartWriter for DynamoCarts {
             .client()
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(cart_pk(cart_id), CART_SK)))
+            .set_key(Some(key(cart_pk(owner, cart_id), CART_SK)))
             .condition_expression("attribute_exists(#q) AND expires_at > :now")
             .expression_attribute_names("#q", quantity_attr(product_id));
         update = if quantity == 0 {
@@ -261,13 +288,15 @@ impl CartWriter for DynamoCarts {
             };
             match err.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
-                    return Err(match self.found_or_read(cart_id, found(&err)).await? {
-                        Some(cart) if cart.is_live(now) => CartError::NoLine {
-                            cart_id: cart_id.clone(),
-                            product_id: product_id.clone(),
+                    return Err(
+                        match self.found_or_read(owner, cart_id, found(&err)).await? {
+                            Some(cart) if cart.is_live(now) => CartError::NoLine {
+                                cart_id: cart_id.clone(),
+                                product_id: product_id.clone(),
+                            },
+                            _ => CartError::NotFound(cart_id.clone()),
                         },
-                        _ => CartError::NotFound(cart_id.clone()),
-                    });
+                    );
                 }
                 Some(UpdateItemError::TransactionConflictException(_)) => {
                     tracing::debug!(attempts, "cart held by a transaction; retrying");
@@ -279,13 +308,18 @@ impl CartWriter for DynamoCarts {
     }
 
     #[tracing::instrument(skip_all, fields(store = "dynamodb", cart_id = %id))]
-    async fn delete_cart(&self, id: &CartId, now: DateTime<Utc>) -> Result<(), CartError> {
+    async fn delete_cart(
+        &self,
+        owner: &CustomerId,
+        id: &CartId,
+        now: DateTime<Utc>,
+    ) -> Result<(), CartError> {
         for attempts in 1..=WRITE_ATTEMPTS {
             let result = self
                 .client()
                 .delete_item()
                 .table_name(&self.table)
-                .set_key(Some(key(cart_pk(id), CART_SK)))
+                .set_key(Some(key(cart_pk(owner, id), CART_SK)))
                 .condition_expression("attribute_exists(pk) AND expires_at > :now")
                 .expression_attribute_values(":now", n(now.timestamp()))
                 .send()
@@ -314,7 +348,9 @@ impl CartWriter for DynamoCarts {
             self.orders
                 .record(customer, checkout.key.as_ref(), checkout.now)
         };
-        let cart = self.get_cart(&checkout.cart_id, checkout.now).await?;
+        let cart = self
+            .get_cart(&checkout.owner, &checkout.cart_id, checkout.now)
+            .await?;
         // A retry of a checkout that emptied the cart is still a retry: its key's answer wins
         // over the cart as it is now. Only these failures pay for reading the key.
         let (cart, request) = match checkout.request(cart) {

@@ -2,7 +2,7 @@
 //!
 //! | item | pk | sk | attributes |
 //! |---|---|---|---|
-//! | cart | `CART#<cart id>` | `CART` | `version`, `products` (a string set of its products), `currency`, `updated_at`, `expires_at` (epoch seconds, the table's TTL attribute), and per line `q_<product id>` (the quantity) and `l_<product id>` (name, price and currency) |
+//! | cart | `CART#<owner>#<cart id>` | `CART` | `owner` (the customer id), `id`, `version`, `products` (a string set of its products), `currency`, `updated_at`, `expires_at` (epoch seconds, the table's TTL attribute), and per line `q_<product id>` (the quantity) and `l_<product id>` (name, price and currency) |
 //!
 //! Why one item and not an item per line: adding stays one `UpdateItem` with `ADD q_<product>`,
 //! so two clients adding the same product at once both count, and the same update's condition
@@ -12,12 +12,17 @@
 //! a cart changed yesterday. `ADD` works on top-level attributes only, hence `q_<product>`
 //! beside `l_<product>` instead of a map of lines. `version` counts changes, so a checkout can
 //! empty the cart only if it is still the cart it priced.
+//!
+//! The key names the owner, so a customer's request can only ever address that customer's
+//! carts, and two customers choosing one cart id have two carts. (Carts written before carts had
+//! owners, `CART#<cart id>`, are never found again and expire by TTL.)
 
 use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use stockroom_domain::carts::{Cart, CartId, CartLine};
+use stockroom_domain::orders::CustomerId;
 use stockroom_domain::{Currency, Price, ProductId, timestamp};
 
 use super::parse_time;
@@ -29,8 +34,10 @@ pub const QUANTITY_PREFIX: &str = "q_";
 /// The prefix of a line's details attribute.
 pub const LINE_PREFIX: &str = "l_";
 
-pub fn cart_pk(id: &CartId) -> String {
-    format!("CART#{id}")
+/// A cart's partition key: its owner's customer id, then its id (both ids, so `#` cannot occur
+/// in either).
+pub fn cart_pk(owner: &CustomerId, id: &CartId) -> String {
+    format!("CART#{owner}#{id}")
 }
 
 /// The attribute holding the quantity of `product` in a cart.
@@ -75,6 +82,7 @@ pub struct CartItem {
     pub pk: String,
     pub sk: String,
     pub entity: String,
+    pub owner: String,
     pub id: String,
     pub version: u64,
     /// The products the cart has a line for: a string set in DynamoDB, which the update's
@@ -108,9 +116,10 @@ impl CartItem {
             );
         }
         Self {
-            pk: cart_pk(&cart.id),
+            pk: cart_pk(&cart.owner, &cart.id),
             sk: CART_SK.to_owned(),
             entity: CART_ENTITY.to_owned(),
+            owner: cart.owner.to_string(),
             id: cart.id.to_string(),
             version: cart.version,
             products: cart
@@ -152,6 +161,7 @@ impl CartItem {
             }
             lines.sort_by(|a, b| a.product_id.cmp(&b.product_id));
             Ok(Cart {
+                owner: CustomerId::parse(&self.owner)?,
                 id: CartId::parse(&self.id)?,
                 lines,
                 version: self.version,
@@ -168,7 +178,11 @@ mod tests {
 
     fn cart() -> Cart {
         let now = timestamp::now();
-        let mut cart = Cart::new(CartId::parse("c1").unwrap(), now);
+        let mut cart = Cart::new(
+            CustomerId::parse("ada").unwrap(),
+            CartId::parse("c1").unwrap(),
+            now,
+        );
         for (id, q) in [("mug", 2), ("kettle", 1)] {
             cart.add(
                 CartLine {

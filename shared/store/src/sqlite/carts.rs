@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Transaction};
 use stockroom_domain::ProductId;
 use stockroom_domain::carts::{Cart, CartId, CartLine};
-use stockroom_domain::orders::Order;
+use stockroom_domain::orders::{CustomerId, Order};
 
 use super::orders::{catalog_entries, live_record, write_placement};
 use super::{SqliteStore, get_item, write_item, write_transaction};
@@ -16,9 +16,14 @@ use crate::carts::{AddToCart, CartError, CartReader, CartWriter, CheckoutCart, C
 use crate::items::carts::{CART_SK, CartItem, cart_pk};
 use crate::tables::CARTS;
 
-/// The live cart `id` at `now`.
-fn live_cart(conn: &Connection, id: &CartId, now: DateTime<Utc>) -> anyhow::Result<Option<Cart>> {
-    let item: Option<CartItem> = get_item(conn, CARTS, &cart_pk(id), CART_SK)?;
+/// `owner`'s live cart `id` at `now`.
+fn live_cart(
+    conn: &Connection,
+    owner: &CustomerId,
+    id: &CartId,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<Cart>> {
+    let item: Option<CartItem> = get_item(conn, CARTS, &cart_pk(owner, id), CART_SK)?;
     Ok(item
         .map(CartItem::into_cart)
         .transpose()?
@@ -33,9 +38,14 @@ fn write_cart(tx: &Transaction<'_>, cart: &Cart) -> anyhow::Result<()> {
 #[async_trait]
 impl CartReader for SqliteStore {
     #[tracing::instrument(skip_all, fields(store = "sqlite", cart_id = %id))]
-    async fn get_cart(&self, id: &CartId, now: DateTime<Utc>) -> anyhow::Result<Option<Cart>> {
-        let id = id.clone();
-        self.with_reader(move |conn| live_cart(conn, &id, now))
+    async fn get_cart(
+        &self,
+        owner: &CustomerId,
+        id: &CartId,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<Cart>> {
+        let (owner, id) = (owner.clone(), id.clone());
+        self.with_reader(move |conn| live_cart(conn, &owner, &id, now))
             .await
             .context("failed to get a cart from the embedded store")
     }
@@ -52,8 +62,8 @@ impl CartWriter for SqliteStore {
                 .remove(&add.product_id)
                 .ok_or_else(|| CartError::UnknownProduct(add.product_id.clone()))?;
             // An expired cart is gone: adding starts a new one under the same id.
-            let mut cart = live_cart(&tx, &add.cart_id, add.now)?
-                .unwrap_or_else(|| Cart::new(add.cart_id.clone(), add.now));
+            let mut cart = live_cart(&tx, &add.owner, &add.cart_id, add.now)?
+                .unwrap_or_else(|| Cart::new(add.owner.clone(), add.cart_id.clone(), add.now));
             cart.add(
                 CartLine {
                     product_id: add.product_id.clone(),
@@ -74,15 +84,16 @@ impl CartWriter for SqliteStore {
     #[tracing::instrument(skip_all, fields(store = "sqlite", cart_id = %cart_id, product_id = %product_id))]
     async fn set_cart_quantity(
         &self,
+        owner: &CustomerId,
         cart_id: &CartId,
         product_id: &ProductId,
         quantity: u64,
         now: DateTime<Utc>,
     ) -> Result<Cart, CartError> {
-        let (cart_id, product_id) = (cart_id.clone(), product_id.clone());
+        let (owner, cart_id, product_id) = (owner.clone(), cart_id.clone(), product_id.clone());
         self.with_conn(move |conn| {
             let tx = write_transaction(conn)?;
-            let mut cart = live_cart(&tx, &cart_id, now)?
+            let mut cart = live_cart(&tx, &owner, &cart_id, now)?
                 .ok_or_else(|| CartError::NotFound(cart_id.clone()))?;
             if !cart.set_quantity(&product_id, quantity, now) {
                 return Err(CartError::NoLine {
@@ -98,14 +109,25 @@ impl CartWriter for SqliteStore {
     }
 
     #[tracing::instrument(skip_all, fields(store = "sqlite", cart_id = %id))]
-    async fn delete_cart(&self, id: &CartId, now: DateTime<Utc>) -> Result<(), CartError> {
-        let id = id.clone();
+    async fn delete_cart(
+        &self,
+        owner: &CustomerId,
+        id: &CartId,
+        now: DateTime<Utc>,
+    ) -> Result<(), CartError> {
+        let (owner, id) = (owner.clone(), id.clone());
         self.with_conn(move |conn| {
             let tx = write_transaction(conn)?;
-            if live_cart(&tx, &id, now)?.is_none() {
+            if live_cart(&tx, &owner, &id, now)?.is_none() {
                 return Err(CartError::NotFound(id));
             }
-            write_item(&tx, CARTS, &cart_pk(&id), CART_SK, None::<&CartItem>)?;
+            write_item(
+                &tx,
+                CARTS,
+                &cart_pk(&owner, &id),
+                CART_SK,
+                None::<&CartItem>,
+            )?;
             tx.commit()?;
             Ok(())
         })
@@ -128,7 +150,7 @@ impl CartWriter for SqliteStore {
                     checkout.now,
                 )
             };
-            let cart = live_cart(&tx, &checkout.cart_id, checkout.now)?;
+            let cart = live_cart(&tx, &checkout.owner, &checkout.cart_id, checkout.now)?;
             // A retry of a checkout that emptied the cart is still a retry: its key's answer
             // wins over the cart as it is now.
             let (mut cart, request) = match checkout.request(cart) {

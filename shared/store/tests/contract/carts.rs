@@ -20,8 +20,14 @@ fn cart_id(s: &str) -> CartId {
     CartId::parse(s).unwrap()
 }
 
+/// The customer whose carts the cases use, unless they say otherwise.
+fn ada() -> CustomerId {
+    CustomerId::parse("ada").unwrap()
+}
+
 fn add_at(cart: &str, sku: &str, quantity: i64, now: DateTime<Utc>) -> AddToCart {
     AddToCart {
+        owner: ada(),
         cart_id: cart_id(cart),
         product_id: id(sku),
         quantity: Quantity::new(quantity).unwrap(),
@@ -35,8 +41,9 @@ fn add(cart: &str, sku: &str, quantity: i64) -> AddToCart {
 
 fn checkout_at(cart: &str, key: Option<&str>, now: DateTime<Utc>) -> CheckoutCart {
     CheckoutCart {
+        owner: ada(),
         cart_id: cart_id(cart),
-        customer_id: CustomerId::parse("ada").unwrap(),
+        customer_id: ada(),
         order_id: OrderId::at(now),
         key: key.map(|k| IdempotencyKey::parse(k).unwrap()),
         now,
@@ -50,7 +57,7 @@ fn checkout(cart: &str, key: Option<&str>) -> CheckoutCart {
 /// `(product, quantity)` of every line of the live cart, `None` when it has none.
 async fn lines(stores: &[Store], cart: &str) -> Option<Vec<(String, u64)>> {
     carts(stores)
-        .get_cart(&cart_id(cart), t0())
+        .get_cart(&ada(), &cart_id(cart), t0())
         .await
         .unwrap()
         .map(|c| quantities(&c))
@@ -111,7 +118,7 @@ pub async fn adding_keeps_the_catalogs_name_and_price_and_the_same_product_adds_
     assert_eq!(cart.updated_at, later);
     assert_eq!(cart.expires_at(), later + Duration::days(CART_TTL_DAYS));
     let read = store
-        .get_cart(&cart_id("c1"), later)
+        .get_cart(&ada(), &cart_id("c1"), later)
         .await
         .unwrap()
         .unwrap();
@@ -189,7 +196,7 @@ pub async fn a_cart_refuses_a_26th_line_a_1001st_unit_and_a_second_currency_and_
     store.add_to_cart(&add("c1", "p00", 999)).await.unwrap();
     assert_eq!(
         store
-            .get_cart(&cart_id("c1"), t0())
+            .get_cart(&ada(), &cart_id("c1"), t0())
             .await
             .unwrap()
             .unwrap()
@@ -211,7 +218,7 @@ pub async fn a_cart_refuses_a_26th_line_a_1001st_unit_and_a_second_currency_and_
     assert_eq!(lines(&stores, "c2").await, Some(pairs(&[("p00", 1)])));
     // Empty again, the cart takes another currency.
     store
-        .set_cart_quantity(&cart_id("c2"), &id("p00"), 0, t0())
+        .set_cart_quantity(&ada(), &cart_id("c2"), &id("p00"), 0, t0())
         .await
         .unwrap();
     store.add_to_cart(&add("c2", "tea", 1)).await.unwrap();
@@ -227,33 +234,33 @@ pub async fn setting_a_quantity_changes_the_line_and_zero_removes_it_leaving_an_
     store.add_to_cart(&add("c1", "mug", 2)).await.unwrap();
     store.add_to_cart(&add("c1", "pen", 1)).await.unwrap();
     let cart = store
-        .set_cart_quantity(&cart_id("c1"), &id("mug"), 7, t0())
+        .set_cart_quantity(&ada(), &cart_id("c1"), &id("mug"), 7, t0())
         .await
         .unwrap();
     assert_eq!(quantities(&cart), pairs(&[("mug", 7), ("pen", 1)]));
     let cart = store
-        .set_cart_quantity(&cart_id("c1"), &id("pen"), 0, t0())
+        .set_cart_quantity(&ada(), &cart_id("c1"), &id("pen"), 0, t0())
         .await
         .unwrap();
     assert_eq!(quantities(&cart), pairs(&[("mug", 7)]));
     let err = store
-        .set_cart_quantity(&cart_id("c1"), &id("pen"), 0, t0())
+        .set_cart_quantity(&ada(), &cart_id("c1"), &id("pen"), 0, t0())
         .await
         .unwrap_err();
     assert!(matches!(err, CartError::NoLine { .. }), "{err:?}");
     let err = store
-        .set_cart_quantity(&cart_id("c1"), &id("pen"), 3, t0())
+        .set_cart_quantity(&ada(), &cart_id("c1"), &id("pen"), 3, t0())
         .await
         .unwrap_err();
     assert!(matches!(err, CartError::NoLine { .. }), "{err:?}");
     let cart = store
-        .set_cart_quantity(&cart_id("c1"), &id("mug"), 0, t0())
+        .set_cart_quantity(&ada(), &cart_id("c1"), &id("mug"), 0, t0())
         .await
         .unwrap();
     assert!(cart.lines.is_empty());
     assert_eq!(lines(&stores, "c1").await, Some(vec![]));
     let err = store
-        .set_cart_quantity(&cart_id("nope"), &id("mug"), 1, t0())
+        .set_cart_quantity(&ada(), &cart_id("nope"), &id("mug"), 1, t0())
         .await
         .unwrap_err();
     assert!(matches!(err, CartError::NotFound(_)), "{err:?}");
@@ -263,9 +270,15 @@ pub async fn deleting_a_cart_removes_it_once(stores: Vec<Store>) {
     stocked(&stores, "mug", 100, None).await;
     let store = carts(&stores);
     store.add_to_cart(&add("c1", "mug", 2)).await.unwrap();
-    store.delete_cart(&cart_id("c1"), t0()).await.unwrap();
+    store
+        .delete_cart(&ada(), &cart_id("c1"), t0())
+        .await
+        .unwrap();
     assert_eq!(lines(&stores, "c1").await, None);
-    let err = store.delete_cart(&cart_id("c1"), t0()).await.unwrap_err();
+    let err = store
+        .delete_cart(&ada(), &cart_id("c1"), t0())
+        .await
+        .unwrap_err();
     assert!(matches!(err, CartError::NotFound(_)), "{err:?}");
     // The id can be used again, and starts empty.
     let cart = store.add_to_cart(&add("c1", "mug", 1)).await.unwrap();
@@ -280,20 +293,26 @@ pub async fn an_expired_cart_is_gone_everywhere_and_adding_starts_it_afresh(stor
     let last_second = t0() + Duration::days(CART_TTL_DAYS) - Duration::seconds(1);
     assert!(
         store
-            .get_cart(&cart_id("c1"), last_second)
+            .get_cart(&ada(), &cart_id("c1"), last_second)
             .await
             .unwrap()
             .is_some()
     );
     let expired = t0() + Duration::days(CART_TTL_DAYS);
-    assert_eq!(store.get_cart(&cart_id("c1"), expired).await.unwrap(), None);
+    assert_eq!(
+        store
+            .get_cart(&ada(), &cart_id("c1"), expired)
+            .await
+            .unwrap(),
+        None
+    );
     let err = store
-        .set_cart_quantity(&cart_id("c1"), &id("mug"), 1, expired)
+        .set_cart_quantity(&ada(), &cart_id("c1"), &id("mug"), 1, expired)
         .await
         .unwrap_err();
     assert!(matches!(err, CartError::NotFound(_)), "{err:?}");
     let err = store
-        .delete_cart(&cart_id("c1"), expired)
+        .delete_cart(&ada(), &cart_id("c1"), expired)
         .await
         .unwrap_err();
     assert!(matches!(err, CartError::NotFound(_)), "{err:?}");
@@ -323,7 +342,7 @@ pub async fn fifty_concurrent_adds_of_one_to_the_same_line_end_at_fifty(stores: 
         task.await.unwrap().unwrap();
     }
     let cart = carts(&stores)
-        .get_cart(&cart_id("c1"), t0())
+        .get_cart(&ada(), &cart_id("c1"), t0())
         .await
         .unwrap()
         .unwrap();
@@ -381,7 +400,7 @@ pub async fn checking_out_an_empty_or_unknown_cart_is_refused_and_places_nothing
     assert!(matches!(err, CheckoutError::NotFound(_)), "{err:?}");
     store.add_to_cart(&add("c1", "mug", 1)).await.unwrap();
     store
-        .set_cart_quantity(&cart_id("c1"), &id("mug"), 0, t0())
+        .set_cart_quantity(&ada(), &cart_id("c1"), &id("mug"), 0, t0())
         .await
         .unwrap();
     let err = store
@@ -423,11 +442,11 @@ pub async fn a_short_checkout_names_every_short_product_and_leaves_cart_and_stoc
     assert!(ada_orders(&stores).await.is_empty());
     // The key was not used up by the failure.
     store
-        .set_cart_quantity(&cart_id("c1"), &id("mug"), 1, t0())
+        .set_cart_quantity(&ada(), &cart_id("c1"), &id("mug"), 1, t0())
         .await
         .unwrap();
     store
-        .set_cart_quantity(&cart_id("c1"), &id("lamp"), 0, t0())
+        .set_cart_quantity(&ada(), &cart_id("c1"), &id("lamp"), 0, t0())
         .await
         .unwrap();
     let done = store.checkout(&checkout("c1", Some("k1"))).await.unwrap();
@@ -548,4 +567,103 @@ pub async fn two_concurrent_checkouts_of_one_cart_place_one_order(stores: Vec<St
     assert_eq!(ada_orders(&stores).await.len(), 1);
     assert_eq!(counts(&stores, "mug").await, Some((8, 2)));
     assert_eq!(lines(&stores, "c1").await, Some(vec![]));
+}
+
+fn customer(s: &str) -> CustomerId {
+    CustomerId::parse(s).unwrap()
+}
+
+/// `(product, quantity)` of every line of `owner`'s live cart `cart`.
+async fn lines_of(stores: &[Store], owner: &str, cart: &str) -> Option<Vec<(String, u64)>> {
+    carts(stores)
+        .get_cart(&customer(owner), &cart_id(cart), t0())
+        .await
+        .unwrap()
+        .map(|c| quantities(&c))
+}
+
+pub async fn two_customers_carts_of_one_id_are_two_carts_and_never_touch(stores: Vec<Store>) {
+    stocked(&stores, "mug", 100, Some(10)).await;
+    stocked(&stores, "kettle", 4000, Some(10)).await;
+    let store = carts(&stores);
+    let as_owner = |owner: &str, sku: &str, quantity: i64| AddToCart {
+        owner: customer(owner),
+        ..add("c1", sku, quantity)
+    };
+    store.add_to_cart(&as_owner("ada", "mug", 2)).await.unwrap();
+    // Bob has no cart c1: changing, deleting and checking it out find nothing.
+    assert_eq!(lines_of(&stores, "bob", "c1").await, None);
+    let err = store
+        .set_cart_quantity(&customer("bob"), &cart_id("c1"), &id("mug"), 9, t0())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CartError::NotFound(_)), "{err:?}");
+    let err = store
+        .delete_cart(&customer("bob"), &cart_id("c1"), t0())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CartError::NotFound(_)), "{err:?}");
+    let bobs_checkout = CheckoutCart {
+        owner: customer("bob"),
+        customer_id: customer("bob"),
+        ..checkout("c1", None)
+    };
+    let err = store.checkout(&bobs_checkout).await.unwrap_err();
+    assert!(matches!(err, CheckoutError::NotFound(_)), "{err:?}");
+    // Bob's add starts Bob's own c1; his checkout and deletion leave Ada's as it was.
+    let bobs = store
+        .add_to_cart(&as_owner("bob", "kettle", 1))
+        .await
+        .unwrap();
+    assert_eq!(bobs.owner, customer("bob"));
+    assert_eq!(quantities(&bobs), pairs(&[("kettle", 1)]));
+    store.checkout(&bobs_checkout).await.unwrap();
+    store
+        .delete_cart(&customer("bob"), &cart_id("c1"), t0())
+        .await
+        .unwrap();
+    assert_eq!(lines_of(&stores, "bob", "c1").await, None);
+    assert_eq!(
+        lines_of(&stores, "ada", "c1").await,
+        Some(pairs(&[("mug", 2)]))
+    );
+    assert_eq!(counts(&stores, "mug").await, Some((10, 0)));
+    assert_eq!(counts(&stores, "kettle").await, Some((9, 1)));
+}
+
+pub async fn a_checkout_key_of_one_owners_cart_is_not_replayed_for_another_owners_cart(
+    stores: Vec<Store>,
+) {
+    stocked(&stores, "mug", 100, Some(10)).await;
+    let store = carts(&stores);
+    // An administrator checks their own cart c1 out for Ada with key k1...
+    store
+        .add_to_cart(&AddToCart {
+            owner: customer("ops"),
+            ..add("c1", "mug", 3)
+        })
+        .await
+        .unwrap();
+    let for_ada = store
+        .checkout(&CheckoutCart {
+            owner: customer("ops"),
+            ..checkout("c1", Some("k1"))
+        })
+        .await
+        .unwrap();
+    assert_eq!(for_ada.answer.order.customer_id, ada());
+    // ...and Ada's own cart c1 with the same key is another checkout, not that one replayed.
+    store.add_to_cart(&add("c1", "mug", 1)).await.unwrap();
+    let err = store
+        .checkout(&checkout("c1", Some("k1")))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CheckoutError::Order(OrderError::KeyReused)),
+        "{err:?}"
+    );
+    assert_eq!(lines(&stores, "c1").await, Some(pairs(&[("mug", 1)])));
+    let own = store.checkout(&checkout("c1", Some("k2"))).await.unwrap();
+    assert!(!own.replayed);
+    assert_eq!(counts(&stores, "mug").await, Some((6, 4)));
 }
