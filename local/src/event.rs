@@ -46,12 +46,15 @@ fn decode(s: &str) -> String {
         .into_owned()
 }
 
-/// The event JSON for `incoming`, matched to `route` with `params`.
+/// The event JSON for `incoming`, matched to `route` with `params`; `claims` are those of the
+/// token the route's authorizer verified, which API Gateway passes at
+/// `requestContext.authorizer.jwt.claims`.
 pub fn event_json(
     incoming: &Incoming<'_>,
     route: &Route,
     params: &[(String, String)],
     request_id: &str,
+    claims: Option<&crate::auth::Claims>,
 ) -> Value {
     let mut headers = Map::new();
     let mut cookies = Vec::new();
@@ -151,7 +154,37 @@ pub fn event_json(
             event[key] = value;
         }
     }
+    if let Some(claims) = claims {
+        event["requestContext"]["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
+    }
     event
+}
+
+/// `event` (an API Gateway HTTP API event, such as a file of `events/`) as API Gateway would
+/// pass it with `token`, signed by `keys`: the token in its `authorization` header and its
+/// verified claims at `requestContext.authorizer.jwt.claims`.
+///
+/// # Errors
+/// When the event has no `requestContext` object or the token does not verify.
+pub fn with_token(
+    mut event: Value,
+    token: &str,
+    keys: &crate::auth::SigningKeyPair,
+) -> anyhow::Result<Value> {
+    let claims = keys
+        .authorizer()
+        .verify(Some(token), chrono::Utc::now().timestamp())
+        .map_err(|refusal| anyhow::anyhow!("the token does not verify: {refusal}"))?;
+    anyhow::ensure!(
+        event["requestContext"].is_object(),
+        "the event has no requestContext: it is not an HTTP API event"
+    );
+    event["requestContext"]["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
+    if !event["headers"].is_object() {
+        event["headers"] = json!({});
+    }
+    event["headers"]["authorization"] = Value::String(format!("Bearer {token}"));
+    Ok(event)
 }
 
 /// The request a handler sees for `event`, converted exactly as in Lambda.

@@ -3,6 +3,7 @@
 //! in AWS, over the embedded store, and every stream consumer over the store's change feed
 //! ([`feed`]). No AWS, no Docker.
 
+pub mod auth;
 pub mod docs;
 pub mod event;
 pub mod feed;

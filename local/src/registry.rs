@@ -2,15 +2,16 @@
 //! one list of services in [`handlers`]. A test checks that these and template.yaml name the
 //! same binaries, both ways.
 
-use stockroom_http::{BoxResponse, Endpoints, Request};
+use stockroom_http::{BoxResponse, Caller, Endpoints, Request};
 use stockroom_store::Store;
 
 /// One function's handler, whichever service it belongs to.
 pub trait Handler: Send + Sync {
     /// The function's binary (its template.yaml `Metadata.BuildProperties.Binary`).
     fn binary(&self) -> &'static str;
-    /// Runs the handler with the dev server's store, as the function would run in Lambda.
-    fn call<'a>(&self, store: &'a Store, req: Request) -> BoxResponse<'a>;
+    /// Runs the handler for `caller` with the dev server's store, as the function would run in
+    /// Lambda.
+    fn call<'a>(&self, store: &'a Store, caller: Caller, req: Request) -> BoxResponse<'a>;
 }
 
 impl<O: Endpoints<Store>> Handler for O {
@@ -18,8 +19,8 @@ impl<O: Endpoints<Store>> Handler for O {
         Endpoints::binary(*self)
     }
 
-    fn call<'a>(&self, store: &'a Store, req: Request) -> BoxResponse<'a> {
-        Endpoints::call(*self, store, req)
+    fn call<'a>(&self, store: &'a Store, caller: Caller, req: Request) -> BoxResponse<'a> {
+        Endpoints::call(*self, store, caller, req)
     }
 }
 

@@ -13,6 +13,7 @@ use http::{HeaderValue, header};
 use stockroom_http::{ErrorKind, Problem};
 use tracing::Instrument as _;
 
+use crate::auth::{Authorizer, Refusal, SigningKeyPair};
 use crate::event::{Incoming, event_json, into_request};
 use stockroom_store::Store;
 
@@ -23,22 +24,32 @@ use crate::template::Route;
 pub const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
 
 /// Everything a request needs: the routes with their handlers, the one store every handler's
-/// port comes from, the spec.
+/// port comes from, the spec, and the token check of the protected routes.
 pub struct App {
     pub routes: Vec<(Route, Box<dyn Handler>)>,
     pub store: Store,
     pub openapi: String,
+    /// What the JWT authorizer of the protected routes trusts: the data directory's key.
+    pub authorizer: Authorizer,
+    /// That key's public half, served at `/.well-known/jwks.json`.
+    pub jwks: serde_json::Value,
     /// The Prometheus registry `GET /metrics` renders, when this process installed one.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 impl App {
-    /// Pairs every template route with its handler.
+    /// Pairs every template route with its handler; tokens signed by `keys` pass the routes'
+    /// authorizer.
     ///
     /// # Errors
     /// When a route's binary has no handler here: the dev server would silently 404 a real
     /// endpoint otherwise.
-    pub fn new(routes: Vec<Route>, store: Store, openapi: String) -> anyhow::Result<Self> {
+    pub fn new(
+        routes: Vec<Route>,
+        store: Store,
+        openapi: String,
+        keys: &SigningKeyPair,
+    ) -> anyhow::Result<Self> {
         let routes = routes
             .into_iter()
             .map(|route| {
@@ -56,6 +67,8 @@ impl App {
             routes,
             store,
             openapi,
+            authorizer: keys.authorizer(),
+            jwks: keys.jwks(),
             metrics: None,
         })
     }
@@ -67,6 +80,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/openapi.yaml", axum::routing::get(openapi))
         .route("/docs", axum::routing::get(docs))
         .route("/metrics", axum::routing::get(metrics))
+        .route("/.well-known/jwks.json", axum::routing::get(jwks))
         .fallback(invoke)
         .with_state(app)
 }
@@ -108,6 +122,32 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
             "This process records no metrics.",
         )),
     }
+}
+
+/// The key set the dev server's authorizer verifies tokens against, as an OIDC issuer
+/// publishes it.
+async fn jwks(State(app): State<Arc<App>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        app.jwks.to_string(),
+    )
+        .into_response()
+}
+
+/// API Gateway's answer to a request its JWT authorizer refuses.
+fn unauthorized(refusal: &Refusal) -> Response {
+    let mut response = (
+        http::StatusCode::UNAUTHORIZED,
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"message":"Unauthorized"}"#,
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&refusal.www_authenticate()) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
 }
 
 fn problem(problem: Problem) -> Response {
@@ -182,6 +222,27 @@ async fn invoke(
         }
         return response;
     };
+    // The route's authorizer, before the function: the claims of a valid token go into the
+    // event; anything else is API Gateway's 401. The token itself is never logged.
+    let claims = match &route.authorizer {
+        None => None,
+        Some(_) => {
+            let authorization = parts
+                .headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            match app
+                .authorizer
+                .verify(authorization, chrono::Utc::now().timestamp())
+            {
+                Ok(claims) => Some(claims),
+                Err(refusal) => {
+                    tracing::info!(route = %route.key(), reason = %refusal, "unauthorized");
+                    return unauthorized(&refusal);
+                }
+            }
+        }
+    };
     let Ok(body) = axum::body::to_bytes(body, GATEWAY_MAX_BODY).await else {
         return problem(Problem::new(
             ErrorKind::PayloadTooLarge,
@@ -198,7 +259,7 @@ async fn invoke(
         body: &body,
         source_ip: peer.ip().to_string(),
     };
-    let event = event_json(&incoming, route, params, &request_id);
+    let event = event_json(&incoming, route, params, &request_id, claims.as_ref());
     // What Lambda's runtime opens around an invocation, continuing the client's trace.
     let span = tracing::info_span!(
         "invoke",
@@ -226,8 +287,10 @@ async fn invoke(
                 ));
             }
         };
-        let response =
-            stockroom_http::observe(request, |request| handler.call(&app.store, request)).await;
+        let response = stockroom_http::observe(request, |caller, request| {
+            handler.call(&app.store, caller, request)
+        })
+        .await;
         tracing::info!(status = response.status().as_u16(), route = %route.key(), "invoked");
         into_axum(response)
     }

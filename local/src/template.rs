@@ -16,6 +16,9 @@ pub struct Route {
     pub function: String,
     /// The cargo-lambda binary (`Metadata.BuildProperties.Binary`), `get_product`.
     pub binary: String,
+    /// The authorizer a request must pass (the event's `Auth.Authorizer`, else the API's
+    /// `Auth.DefaultAuthorizer`); `None` for a public route (`Authorizer: NONE`).
+    pub authorizer: Option<String>,
 }
 
 impl Route {
@@ -105,6 +108,41 @@ fn events<'a>(resource: &'a Value, kind: &'a str) -> impl Iterator<Item = &'a Va
         .filter(move |e| e["Type"].as_str() == Some(kind))
 }
 
+/// The `Auth.DefaultAuthorizer` of every `AWS::Serverless::HttpApi`, by logical id.
+fn default_authorizers(doc: &Value) -> Vec<(String, Option<String>)> {
+    doc["Resources"]
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::HttpApi"))
+        .filter_map(|(name, r)| {
+            let default = r["Properties"]["Auth"]["DefaultAuthorizer"].as_str();
+            Some((name.as_str()?.to_owned(), default.map(str::to_owned)))
+        })
+        .collect()
+}
+
+/// The logical id an `ApiId: !Ref Api` names.
+fn referenced(value: &Value) -> Option<&str> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "!Ref" => tagged.value.as_str(),
+        other => other["Ref"].as_str(),
+    }
+}
+
+/// The authorizer of one `HttpApi` event: its own `Auth.Authorizer` (`NONE` for none), else
+/// its API's default.
+fn authorizer(props: &Value, apis: &[(String, Option<String>)]) -> Option<String> {
+    if let Some(name) = props["Auth"]["Authorizer"].as_str() {
+        return (name != "NONE").then(|| name.to_owned());
+    }
+    let api = match referenced(&props["ApiId"]) {
+        Some(id) => apis.iter().find(|(name, _)| name == id),
+        None => None,
+    };
+    api.and_then(|(_, default)| default.clone())
+}
+
 /// The routes of every `AWS::Serverless::Function` in the template, sorted by path and method.
 ///
 /// # Errors
@@ -112,6 +150,7 @@ fn events<'a>(resource: &'a Value, kind: &'a str) -> impl Iterator<Item = &'a Va
 /// function a `Binary`.
 pub fn routes(template: &str) -> anyhow::Result<Vec<Route>> {
     let doc: Value = serde_yaml::from_str(template).context("template.yaml is not valid YAML")?;
+    let apis = default_authorizers(&doc);
     let mut routes = Vec::new();
     for (function, resource, binary) in functions(&doc)? {
         for event in events(resource, "HttpApi") {
@@ -125,6 +164,7 @@ pub fn routes(template: &str) -> anyhow::Result<Vec<Route>> {
                 path: path.to_owned(),
                 function: function.clone(),
                 binary: binary.clone(),
+                authorizer: authorizer(props, &apis),
             });
         }
     }

@@ -43,6 +43,16 @@ const EXPECTED: &[(&str, u16, &str)] = &[
         r#""id":"01KAY7SAMP1E0RDER000000000""#,
     ),
     ("get_order.json", 200, r#""status":"confirmed""#),
+    (
+        "get_order_of_another_customer.json",
+        404,
+        r#"No order has the id \"01KAY7SAMP1E0RDER000000000\""#,
+    ),
+    (
+        "create_product_as_customer.json",
+        403,
+        r#"Only members of the \"admin\" group may do this."#,
+    ),
     ("list_notifications.json", 200, r#""items":[]"#),
     ("update_order_status.json", 200, r#""status":"shipped""#),
     ("cancel_order.json", 200, r#""status":"cancelled""#),
@@ -150,10 +160,20 @@ async fn every_sample_event_runs_through_its_handler_with_the_documented_result(
             .find(|r| r.key() == route_key)
             .unwrap_or_else(|| panic!("{file}: routeKey {route_key:?} is not a template route"));
         let handler = stockroom_local::registry::for_binary(&route.binary).unwrap();
+        // A protected route's sample carries the claims its authorizer would have verified, as
+        // API Gateway passes them; a public route's has none.
+        let claims = &event["requestContext"]["authorizer"]["jwt"]["claims"];
+        assert_eq!(
+            claims["sub"].is_string(),
+            route.authorizer.is_some(),
+            "{file}: a sample of {route_key} must carry a token's claims exactly when the route needs one"
+        );
 
-        let response = handler
-            .call(&store, stockroom_local::event::into_request(event).unwrap())
-            .await;
+        let request = stockroom_local::event::into_request(event).unwrap();
+        let response = stockroom_http::observe(request, |caller, request| {
+            handler.call(&store, caller, request)
+        })
+        .await;
         let body = match response.body() {
             lambda_http::Body::Text(t) => t.clone(),
             lambda_http::Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),

@@ -137,6 +137,8 @@ struct Processes {
     collector_out: PathBuf,
     base: String,
     http: reqwest::Client,
+    /// An administrator's token, which every request sends.
+    token: String,
     _dir: TempDir,
 }
 
@@ -173,6 +175,11 @@ impl Processes {
             .expect("rotel-agent starts");
         wait_for_port(otlp_http).await;
 
+        // The key the server makes in its data directory on first start, made first here so
+        // the test can sign an administrator's token with it.
+        let keys =
+            stockroom_local::auth::SigningKeyPair::load_or_create(&dir.join("data")).unwrap();
+        let token = keys.token("ops", true, chrono::Utc::now().timestamp(), 3600);
         let port = free_port();
         let dev = Command::new(env!("CARGO_BIN_EXE_stockroom-dev"))
             .arg("--port")
@@ -195,6 +202,7 @@ impl Processes {
             collector_out,
             base: format!("http://127.0.0.1:{port}"),
             http: reqwest::Client::new(),
+            token,
             _dir: TempDir(dir),
         }
     }
@@ -203,7 +211,8 @@ impl Processes {
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base))
-            .header("traceparent", format!("00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"));
+            .header("traceparent", format!("00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"))
+            .bearer_auth(&self.token);
         if let Some(body) = body {
             request = request.json(&body);
         }

@@ -12,6 +12,7 @@ use stockroom_domain::notifications::Delivery;
 use stockroom_domain::orders::{OrderId, OrderStatus};
 use stockroom_domain::page::Limit;
 use stockroom_domain::timestamp;
+use stockroom_local::auth::SigningKeyPair;
 use stockroom_local::server::{App, serve};
 use stockroom_notifications::notifier::RecordingNotifier;
 use stockroom_store::Store;
@@ -21,7 +22,15 @@ use stockroom_store::testing::{self, workspace};
 
 pub struct Server {
     pub base: String,
+    /// A client that sends [`Server::token`] with every request.
     pub http: Client,
+    /// A client that sends no token: [`Server::as_token`] adds its own.
+    pub plain: Client,
+    /// The key the server's authorizer trusts: [`Server::token`] signs with it.
+    pub keys: SigningKeyPair,
+    /// The bearer token `get`, `post` and the rest send: an administrator's (`ops`), so a test
+    /// about something else reaches every route; [`Server::as_token`] sends another.
+    pub token: Option<String>,
     /// The stream consumers' feed readers, as `cargo dev` runs them.
     pub feed: Option<stockroom_local::feed::Readers>,
 }
@@ -36,17 +45,46 @@ impl Server {
     pub async fn with_store(store: Store) -> Self {
         let routes = stockroom_local::template::load(&workspace().join("template.yaml")).unwrap();
         let openapi = std::fs::read_to_string(workspace().join("openapi.yaml")).unwrap();
-        let app = Arc::new(App::new(routes, store.clone(), openapi).unwrap());
+        let keys = test_keys();
+        let app = Arc::new(App::new(routes, store.clone(), openapi, &keys).unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let feed =
             stockroom_local::feed::start(&workspace().join("template.yaml"), &store).unwrap();
         tokio::spawn(serve(listener, app, std::future::pending()));
+        let admin = token(&keys, ADMIN, true);
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {admin}").parse().unwrap(),
+        );
+        let http = Client::builder().default_headers(headers).build().unwrap();
+        let token = Some(admin);
         Self {
             base,
-            http: Client::new(),
+            http,
+            plain: Client::new(),
+            keys,
+            token,
             feed: Some(feed),
         }
+    }
+
+    /// The same server, sending `token` (none for `None`) instead.
+    pub fn as_token(&self, token: Option<String>) -> As<'_> {
+        As {
+            server: self,
+            token,
+        }
+    }
+
+    /// The same server as customer `sub` (an administrator too with `admin`).
+    pub fn as_customer(&self, sub: &str, admin: bool) -> As<'_> {
+        self.as_token(Some(token(&self.keys, sub, admin)))
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, self.url(path))
     }
 
     /// Stops the feed readers wherever they are, as killing `cargo dev` would.
@@ -70,20 +108,21 @@ impl Server {
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        self.http.get(self.url(path)).send().await.unwrap()
-    }
-
-    pub async fn send_json(&self, method: reqwest::Method, path: &str, body: &Value) -> Response {
-        self.http
-            .request(method, self.url(path))
-            .json(body)
+        self.request(reqwest::Method::GET, path)
             .send()
             .await
             .unwrap()
     }
 
+    pub async fn send_json(&self, method: reqwest::Method, path: &str, body: &Value) -> Response {
+        self.request(method, path).json(body).send().await.unwrap()
+    }
+
     pub async fn delete(&self, path: &str) -> Response {
-        self.http.delete(self.url(path)).send().await.unwrap()
+        self.request(reqwest::Method::DELETE, path)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Response {
@@ -97,8 +136,7 @@ impl Server {
         content_type: &str,
         body: impl Into<reqwest::Body>,
     ) -> Response {
-        self.http
-            .request(method, self.url(path))
+        self.request(method, path)
             .header("content-type", content_type)
             .body(body)
             .send()
@@ -142,6 +180,59 @@ impl Server {
     /// Every product, in order, read through the API: what "nothing changed" is checked against.
     pub async fn catalog(&self) -> Value {
         self.get("/products?limit=100").await.json().await.unwrap()
+    }
+}
+
+/// The administrator every test server's default token is for.
+pub const ADMIN: &str = "ops";
+
+/// One signing key for every server of a test binary: generating one per server is wasted time.
+pub fn test_keys() -> SigningKeyPair {
+    static KEYS: std::sync::OnceLock<SigningKeyPair> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| SigningKeyPair::generate().unwrap())
+        .clone()
+}
+
+/// A token of `keys` for `sub`, valid for an hour.
+pub fn token(keys: &SigningKeyPair, sub: &str, admin: bool) -> String {
+    keys.token(sub, admin, timestamp::now().timestamp(), 3600)
+}
+
+/// A server seen with another token.
+pub struct As<'a> {
+    pub server: &'a Server,
+    pub token: Option<String>,
+}
+
+impl As<'_> {
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let builder = self.server.plain.request(method, self.server.url(path));
+        match &self.token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn send_json(&self, method: reqwest::Method, path: &str, body: &Value) -> Response {
+        self.request(method, path).json(body).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.send_json(reqwest::Method::POST, path, body).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.request(reqwest::Method::DELETE, path)
+            .send()
+            .await
+            .unwrap()
     }
 }
 
