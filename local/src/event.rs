@@ -23,6 +23,55 @@ pub struct Incoming<'a> {
     pub source_ip: String,
 }
 
+/// Why `incoming` cannot become a request a function can read, if it cannot: `lambda_http`
+/// builds each request's URI from the `host` header (else the domain name), the
+/// `x-forwarded-proto` header, the path and the query, and panics on one that does not parse.
+/// API Gateway sets those itself; the dev server passes what the client sent, so it checks.
+///
+/// # Errors
+/// A sentence naming the header or part that is not a URI's.
+pub fn check(incoming: &Incoming<'_>) -> Result<(), String> {
+    let header = |name: http::header::HeaderName| {
+        incoming
+            .headers
+            .get(name)
+            .map(|v| v.to_str().map_err(|_| ()))
+            .transpose()
+    };
+    let Ok(host) = header(http::header::HOST) else {
+        return Err(String::from("The Host header is not a host name."));
+    };
+    let Ok(proto) = header(http::header::HeaderName::from_static("x-forwarded-proto")) else {
+        return Err(String::from(
+            "The X-Forwarded-Proto header is not http or https.",
+        ));
+    };
+    if let Some(host) = host
+        && host.parse::<http::uri::Authority>().is_err()
+    {
+        return Err(String::from("The Host header is not a host name."));
+    }
+    if proto.is_some_and(|p| p != "http" && p != "https") {
+        return Err(String::from(
+            "The X-Forwarded-Proto header is not http or https.",
+        ));
+    }
+    let uri = format!(
+        "{}://{}{}?{}",
+        proto.unwrap_or("https"),
+        host.unwrap_or("localhost"),
+        incoming.raw_path,
+        incoming.raw_query
+    );
+    let parsed_url = url::Url::parse(&uri).is_ok();
+    if !parsed_url || uri.parse::<http::Uri>().is_err() {
+        return Err(String::from(
+            "The request's path or query string is not a URI's.",
+        ));
+    }
+    Ok(())
+}
+
 /// Text bodies reach a function as they are; anything else is base64, as API Gateway does.
 fn is_text(headers: &HeaderMap) -> bool {
     let ct = headers
@@ -193,5 +242,8 @@ pub fn with_token(
 /// When the JSON is not an HTTP API 2.0 event.
 pub fn into_request(event: Value) -> anyhow::Result<lambda_http::Request> {
     let event: ApiGatewayV2httpRequest = serde_json::from_value(event)?;
-    Ok(LambdaRequest::ApiGatewayV2(event).into())
+    // lambda_http panics on a URI it cannot build; [`check`] refuses those requests first, and
+    // this keeps any other such panic from taking a connection down with it.
+    std::panic::catch_unwind(move || LambdaRequest::ApiGatewayV2(event).into())
+        .map_err(|_| anyhow::anyhow!("lambda_http could not build a request from the event"))
 }

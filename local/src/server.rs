@@ -259,6 +259,9 @@ async fn invoke(
         body: &body,
         source_ip: peer.ip().to_string(),
     };
+    if let Err(reason) = crate::event::check(&incoming) {
+        return problem(Problem::new(ErrorKind::Validation, reason));
+    }
     let event = event_json(&incoming, route, params, &request_id, claims.as_ref());
     // What Lambda's runtime opens around an invocation, continuing the client's trace.
     let span = tracing::info_span!(

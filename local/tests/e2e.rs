@@ -405,3 +405,21 @@ async fn health_docs_and_the_spec_are_served() {
         "/docs must work offline"
     );
 }
+
+#[tokio::test]
+async fn a_host_or_forwarded_proto_no_uri_can_hold_is_a_400_not_a_dropped_connection() {
+    let s = Server::start().await;
+    for (name, value) in [("host", "bad host"), ("x-forwarded-proto", "ht tp")] {
+        let response = s
+            .http
+            .get(s.url("/products"))
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        let body = problem(response, StatusCode::BAD_REQUEST).await;
+        assert!(body["detail"].as_str().unwrap().contains("header"), "{body}");
+    }
+    // The server still answers.
+    assert_eq!(s.get("/health").await.status(), StatusCode::OK);
+}
