@@ -348,6 +348,13 @@ async fn bad_checkouts_are_refused_with_a_problem_and_change_nothing() {
     )
     .await;
     assert_eq!(fields(&body), ["customer_id"]);
+    let body = problem(
+        s.post("/carts/cart-1/checkout", &json!({"customer_id": null}))
+            .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(fields(&body), ["customer_id"]);
     problem(
         checkout(&s, "cart-1", "cust-ada", None).await,
         StatusCode::NOT_FOUND,

@@ -154,6 +154,11 @@ async fn invalid_order_requests_are_400_and_change_nothing() {
         .map(|i| json!({"product_id": format!("p{i}"), "quantity": 1}))
         .collect();
     let cases: Vec<(Value, Vec<&str>)> = vec![
+        // Left out, customer_id is the caller; sent, it must be an id, not null.
+        (
+            json!({"customer_id": null, "items": [line(1)]}),
+            vec!["customer_id"],
+        ),
         (
             json!({"customer_id": "a b", "items": [line(1)]}),
             vec!["customer_id"],

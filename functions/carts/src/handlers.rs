@@ -46,7 +46,8 @@ struct SetInput {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CheckoutInput {
-    customer_id: Option<String>,
+    #[serde(default, deserialize_with = "stockroom_http::sent")]
+    customer_id: Option<Option<String>>,
 }
 
 fn required<T>(value: Option<T>, field: &str) -> Result<T, FieldError> {
@@ -217,10 +218,7 @@ pub async fn checkout(store: &dyn CartWriter, caller: Caller, req: Request) -> R
             } else {
                 CheckoutInput::default()
             };
-            let asked = input
-                .customer_id
-                .map(|c| CustomerId::parse_field("customer_id", &c))
-                .transpose();
+            let asked = stockroom_http::customer_field(input.customer_id);
             let (asked, key) = both(asked, key)?;
             let customer_id = caller.customer_for(asked)?;
             let raw_key = key.as_ref().map(|k| k.as_str().to_owned());

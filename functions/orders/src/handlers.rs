@@ -27,7 +27,8 @@ fn order_id(req: &Request) -> Result<OrderId, RequestError> {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PlaceOrderInput {
-    customer_id: Option<String>,
+    #[serde(default, deserialize_with = "stockroom_http::sent")]
+    customer_id: Option<Option<String>>,
     items: Option<Vec<LineInput>>,
 }
 
@@ -58,13 +59,12 @@ pub fn idempotency_key(req: &Request) -> Result<Option<IdempotencyKey>, FieldErr
 }
 
 /// The `customer_id` an order is placed for: the caller's own when the body names none;
-/// another customer's only for an administrator. A value that is no id is passed on as it is,
-/// for the request's validation to report with the other fields.
-fn order_customer(caller: &Caller, raw: Option<String>) -> Result<String, RequestError> {
-    let asked = match raw.as_deref().map(CustomerId::parse) {
-        Some(Ok(id)) => Some(id),
-        Some(Err(_)) => return Ok(raw.unwrap_or_default()),
-        None => None,
+/// another customer's only for an administrator. A string that is no id is passed on as it
+/// is, for the request's validation to report with the other fields; `null` is refused here.
+fn order_customer(caller: &Caller, raw: Option<Option<String>>) -> Result<String, RequestError> {
+    let asked = match raw {
+        Some(Some(raw)) if CustomerId::parse(&raw).is_err() => return Ok(raw),
+        raw => stockroom_http::customer_field(raw)?,
     };
     Ok(caller.customer_for(asked)?.to_string())
 }

@@ -19,7 +19,9 @@ pub use lambda_http::{Body, Request, Response};
 pub use observe::{observe, run};
 pub use operation::{BoxResponse, Endpoints, internal_error, respond};
 pub use problem::{ApiError, ErrorKind, Problem, error_response};
-pub use request::{MAX_BODY_BYTES, QueryParams, RequestError, json_body, path_param};
+pub use request::{
+    MAX_BODY_BYTES, QueryParams, RequestError, customer_field, json_body, path_param, sent,
+};
 pub use response::{created, json, no_content};
 pub use stockroom_domain::FieldError;
 

@@ -1,6 +1,7 @@
 //! Reading requests: bodies, path parameters and query strings, each failure a clear 4xx.
 
 use lambda_http::{Body, Request, RequestExt};
+use serde::Deserialize as _;
 use serde::de::DeserializeOwned;
 use stockroom_domain::FieldError;
 use stockroom_domain::page::{Cursor, CursorKey, Limit};
@@ -129,6 +130,41 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, RequestError> 
     de.end()
         .map_err(|err| RequestError::MalformedBody(err.to_string(), Vec::new()))?;
     Ok(value)
+}
+
+/// For a body field that may be left out but not sent as `null`: on an `Option<Option<T>>`
+/// with `#[serde(default, deserialize_with = "stockroom_http::sent")]`, `None` is a field left
+/// out and `Some(None)` one sent as `null`, which the handler refuses (see
+/// [`customer_field`]).
+///
+/// # Errors
+/// As `T`'s own deserialisation.
+pub fn sent<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A body's optional `customer_id` (read with [`sent`]): left out it is `None`, the caller's
+/// own; sent, it must be a customer id, not `null`.
+///
+/// # Errors
+/// A `customer_id` field error for `null` or a value that is no id.
+pub fn customer_field(
+    raw: Option<Option<String>>,
+) -> Result<Option<stockroom_domain::orders::CustomerId>, FieldError> {
+    match raw {
+        None => Ok(None),
+        Some(None) => Err(FieldError::new(
+            "customer_id",
+            "must be a customer id; leave it out to mean yourself",
+        )),
+        Some(Some(raw)) => {
+            stockroom_domain::orders::CustomerId::parse_field("customer_id", &raw).map(Some)
+        }
+    }
 }
 
 /// serde's message without our Rust type names: "expected struct ProductInput" tells a client
