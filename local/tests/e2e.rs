@@ -418,7 +418,10 @@ async fn a_host_or_forwarded_proto_no_uri_can_hold_is_a_400_not_a_dropped_connec
             .await
             .unwrap();
         let body = problem(response, StatusCode::BAD_REQUEST).await;
-        assert!(body["detail"].as_str().unwrap().contains("header"), "{body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains("header"),
+            "{body}"
+        );
     }
     // The server still answers.
     assert_eq!(s.get("/health").await.status(), StatusCode::OK);

@@ -3,33 +3,15 @@
 
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::json;
 use stockroom_local::auth::{AUDIENCE, ISSUER, SigningKeyPair};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn wait_for_port(port: u16) {
-    for _ in 0..600 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("nothing listens on port {port}");
-}
+use support::{free_port, wait_for_port};
 
 /// Runs a shop's worth of requests with good and bad tokens against the `stockroom-dev` binary
 /// at `rust_log`, and returns what it printed and the tokens it was sent.

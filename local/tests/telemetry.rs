@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -16,6 +18,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use stockroom_store::testing::workspace;
 use stockroom_telemetry::metrics::{ALL, Kind};
+use support::{free_port, wait_for_port};
 
 /// The client's trace: every span the order causes must carry this trace id.
 const CLIENT_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -39,14 +42,6 @@ fn rotel_agent() -> PathBuf {
                 lib.display()
             )
         })
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A span as rotel's detailed debug exporter prints it.
@@ -251,19 +246,6 @@ impl Drop for Processes {
             let _ = child.wait();
         }
     }
-}
-
-async fn wait_for_port(port: u16) {
-    for _ in 0..600 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("nothing listens on port {port}");
 }
 
 fn named<'a>(spans: &'a [Span], name: &str) -> Vec<&'a Span> {

@@ -107,26 +107,25 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// The server as its default caller, the administrator of [`Server::token`].
+    fn admin(&self) -> As<'_> {
+        self.as_token(self.token.clone())
+    }
+
     pub async fn get(&self, path: &str) -> Response {
-        self.request(reqwest::Method::GET, path)
-            .send()
-            .await
-            .unwrap()
+        self.admin().get(path).await
     }
 
     pub async fn send_json(&self, method: reqwest::Method, path: &str, body: &Value) -> Response {
-        self.request(method, path).json(body).send().await.unwrap()
+        self.admin().send_json(method, path, body).await
     }
 
     pub async fn delete(&self, path: &str) -> Response {
-        self.request(reqwest::Method::DELETE, path)
-            .send()
-            .await
-            .unwrap()
+        self.admin().delete(path).await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Response {
-        self.send_json(reqwest::Method::POST, path, body).await
+        self.admin().post(path, body).await
     }
 
     pub async fn raw(
@@ -181,6 +180,29 @@ impl Server {
     pub async fn catalog(&self) -> Value {
         self.get("/products?limit=100").await.json().await.unwrap()
     }
+}
+
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits (60 s at most) until something listens on `port`.
+pub async fn wait_for_port(port: u16) {
+    for _ in 0..600 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("nothing listens on port {port}");
 }
 
 /// The administrator every test server's default token is for.
