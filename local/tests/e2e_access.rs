@@ -11,7 +11,20 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use stockroom_local::auth::{AUDIENCE, ISSUER, SigningKeyPair};
 use stockroom_store::testing::workspace;
-use support::{Server, problem};
+use support::{As, Server, problem};
+
+/// Places an order of one `sku-mug` as `customer` (for themselves) and returns its id.
+async fn order_one_mug(customer: &As<'_>) -> String {
+    let placed = customer
+        .post(
+            "/orders",
+            &json!({"items": [{"product_id": "sku-mug", "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(placed.status(), StatusCode::CREATED);
+    let order: Value = placed.json().await.unwrap();
+    order["id"].as_str().unwrap().to_owned()
+}
 
 /// A concrete path for a template path: every `{param}` a plausible id.
 fn concrete(path: &str) -> String {
@@ -187,18 +200,8 @@ async fn tokens_that_are_expired_forged_for_another_audience_or_issuer_are_refus
 #[tokio::test]
 async fn customers_get_403_on_every_admin_route_and_nothing_changes() {
     let server = Server::with_products(&[("sku-mug", 1250, "USD", Some(5))]).await;
-    let order: Value = server
-        .as_customer("alice", false)
-        .post(
-            "/orders",
-            &json!({"items": [{"product_id": "sku-mug", "quantity": 1}]}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let order_id = order["id"].as_str().unwrap().to_owned();
     let alice = server.as_customer("alice", false);
+    let order_id = order_one_mug(&alice).await;
     for key in ADMIN_ONLY {
         let (verb, path) = key.split_once(' ').unwrap();
         let path = path
@@ -410,16 +413,7 @@ async fn administrators_reach_every_route_and_every_customers_orders() {
     let server = Server::with_products(&[("sku-mug", 1250, "USD", Some(10))]).await;
     let admin = server.as_customer("ops", true);
     let alice = server.as_customer("alice", false);
-    let alices: Value = alice
-        .post(
-            "/orders",
-            &json!({"items": [{"product_id": "sku-mug", "quantity": 1}]}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = alices["id"].as_str().unwrap();
+    let id = &order_one_mug(&alice).await;
 
     // Any customer's orders: read, list, order for, move along, cancel.
     let read = admin.get(&format!("/orders/{id}")).await;
