@@ -1366,8 +1366,8 @@ async fn throughput() -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // An administrator's token from the server's own key (`cargo dev token`): the writes below
-    // and the scripted runs need one; the GET runs are of public routes.
+    // An administrator's token from the server's own key (`cargo dev token`): the writes below,
+    // the protected GET run and the scripted runs need one.
     let token = wrk_token(&binary, &dir)?;
     let authorization = format!("Authorization: Bearer {token}");
     // Enough products that a page of 50 is full.
@@ -1389,21 +1389,43 @@ async fn throughput() -> anyhow::Result<()> {
             &format!("{base}/products"),
         ]))?;
     }
-    println!("\n| dev server (wrk -t2 -c64 -d10s) | requests/s | p50 ms | p99 ms |");
-    println!("|---|---|---|---|");
-    for path in ["/products/sku-mug", "/products?limit=50"] {
-        let wrk = WrkRun::run(&[
-            "-t2",
-            "-c64",
-            "-d10s",
-            "--latency",
-            &format!("{base}{path}"),
-        ])?;
+    // The authorizer's cost: a protected read of the same size as the public one, with the
+    // administrator's token (an RS256 verification, then the handler) and with that token's
+    // signature altered (the verification fails: API Gateway's 401, no handler).
+    let forged = {
+        // A character well inside the signature: the last one also holds padding bits.
+        let at = token.len().saturating_sub(10);
+        let swapped = if token[at..].starts_with('A') {
+            "B"
+        } else {
+            "A"
+        };
+        format!(
+            "Authorization: Bearer {}{swapped}{}",
+            &token[..at],
+            &token[at + 1..]
+        )
+    };
+    println!("\n| dev server (wrk -t2 -c64 -d10s) | requests/s | p50 ms | p99 ms | non-2xx |");
+    println!("|---|---|---|---|---|");
+    for (label, path, header) in [
+        ("public", "/products/sku-mug", None),
+        ("public", "/products?limit=50", None),
+        ("admin token", "/stock/sku-mug", Some(&authorization)),
+        ("forged token, 401", "/stock/sku-mug", Some(&forged)),
+    ] {
+        let url = format!("{base}{path}");
+        let mut wrk_args = vec!["-t2", "-c64", "-d10s", "--latency", &url];
+        if let Some(header) = header {
+            wrk_args.extend(["-H", header.as_str()]);
+        }
+        let wrk = WrkRun::run(&wrk_args)?;
         println!(
-            "| GET {path} | {} | {} | {} |",
+            "| GET {path} ({label}) | {} | {} | {} | {} |",
             wrk.field("Requests/sec:"),
             wrk.field("50%"),
-            wrk.field("99%")
+            wrk.field("99%"),
+            wrk.non_2xx(),
         );
     }
 
