@@ -24,7 +24,7 @@ use stockroom_store::changes::ChangeKind;
 use stockroom_store::sqlite::SqliteStore;
 use stockroom_store::tables::Table;
 
-use crate::workspace;
+use stockroom_store::testing::workspace;
 
 /// How a stream consumer's batches reach it: the two deliveries an at-least-once stream makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,7 +131,7 @@ impl Feed {
             stockroom_local::template::load_stream_sources(&workspace().join("template.yaml"))?;
         let sqlite = SqliteStore::in_memory()?;
         let store = stockroom_store::Store::embedded(sqlite.clone());
-        crate::seed(&store).await?;
+        crate::prepare::seed(&store).await?;
         let feed = Self {
             store,
             sqlite,
@@ -203,7 +203,7 @@ impl Feed {
             StreamConsumer::OnOrderChange => {
                 let from = self.skip(table).await?;
                 for _ in 0..size {
-                    crate::place(&self.store, crate::BENCH_CUSTOMER).await?;
+                    crate::prepare::place(&self.store, crate::prepare::BENCH_CUSTOMER).await?;
                 }
                 (from, ChangeKind::Insert)
             }

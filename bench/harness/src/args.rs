@@ -1,0 +1,135 @@
+//! The harness's flags, and what it takes from template.yaml before anything runs: the functions
+//! to measure and the environment every function gets.
+
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+use stockroom_store::testing::workspace;
+
+/// Every function binary template.yaml deploys, the HTTP ones in its order, then the stream
+/// consumers: what the benchmark measures unless `--functions` says otherwise.
+fn template_functions() -> anyhow::Result<Vec<String>> {
+    let template = workspace().join("template.yaml");
+    let routes = stockroom_local::template::load(&template)?;
+    let sources = stockroom_local::template::load_stream_sources(&template)?;
+    let mut functions: Vec<String> = Vec::new();
+    let binaries = routes
+        .into_iter()
+        .map(|r| r.binary)
+        .chain(sources.into_iter().map(|s| s.binary));
+    for binary in binaries {
+        if !functions.contains(&binary) {
+            functions.push(binary);
+        }
+    }
+    Ok(functions)
+}
+
+#[derive(Debug, Clone)]
+pub struct Args {
+    pub profile: String,
+    pub iterations: usize,
+    pub warm: usize,
+    pub functions: Vec<String>,
+    pub stores: Vec<Store>,
+    pub build: bool,
+    pub sizes: bool,
+    pub sizes_of: Vec<String>,
+    pub wrk: bool,
+    /// What template.yaml's `Globals` set for every function (see [`template_env`]).
+    pub env: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    Embedded,
+    DynamoDb,
+}
+
+impl Store {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Embedded => "embedded",
+            Self::DynamoDb => "dynamodb",
+        }
+    }
+}
+
+const USAGE: &str = "usage: stockroom-bench [--profile release|dev] [--iterations N] [--warm N]
+       [--functions a,b] [--stores embedded,dynamodb] [--sizes-of a,b]
+       [--no-build] [--no-sizes] [--no-wrk]";
+
+pub fn parse_args() -> anyhow::Result<Args> {
+    let mut args = Args {
+        profile: String::from("release"),
+        iterations: 20,
+        warm: 100,
+        functions: template_functions()?,
+        stores: vec![Store::Embedded, Store::DynamoDb],
+        build: true,
+        sizes: true,
+        // Every SDK-using function links the same crates and lands within 0.5% of the others
+        // (sam build's seven bootstraps agree), so one of them and health stand for all. The
+        // carts functions, which also link the orders placement, are 2-3% larger (see
+        // docs/performance.md, carts): `--sizes-of add_cart_item,checkout` measures them.
+        sizes_of: vec![String::from("get_product"), String::from("health")],
+        wrk: true,
+        env: Vec::new(),
+    };
+    let mut raw = std::env::args().skip(1);
+    while let Some(flag) = raw.next() {
+        let mut value = || {
+            raw.next()
+                .with_context(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match flag.as_str() {
+            "--profile" => args.profile = value()?,
+            "--iterations" => args.iterations = value()?.parse()?,
+            "--warm" => args.warm = value()?.parse()?,
+            "--functions" => args.functions = value()?.split(',').map(str::to_owned).collect(),
+            "--stores" => {
+                args.stores = value()?
+                    .split(',')
+                    .map(|s| match s {
+                        "embedded" => Ok(Store::Embedded),
+                        "dynamodb" => Ok(Store::DynamoDb),
+                        other => bail!("unknown store {other:?}"),
+                    })
+                    .collect::<anyhow::Result<_>>()?;
+            }
+            "--no-build" => args.build = false,
+            "--no-sizes" => args.sizes = false,
+            "--sizes-of" => args.sizes_of = value()?.split(',').map(str::to_owned).collect(),
+            "--no-wrk" => args.wrk = false,
+            other => bail!("unknown option {other:?}\n{USAGE}"),
+        }
+    }
+    if args.iterations == 0 {
+        bail!("--iterations must be at least 1");
+    }
+    Ok(args)
+}
+
+/// The environment template.yaml gives every function, as this machine can honour it: the
+/// harness sets `RUST_LOG` itself (it counts DynamoDB calls from debug lines), and a CA bundle
+/// path that only exists on Lambda's image is pointed at this machine's bundle, so the SDK's
+/// HTTPS client still parses a real bundle at init.
+pub fn template_env() -> anyhow::Result<Vec<(String, String)>> {
+    const LOCAL_BUNDLES: &[&str] = &[
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+    ];
+    let mut env = stockroom_store::testing::global_function_env()?;
+    env.retain(|(k, _)| k != "RUST_LOG");
+    for (k, v) in &mut env {
+        if k == "SSL_CERT_FILE" && !Path::new(v.as_str()).exists() {
+            let local = LOCAL_BUNDLES
+                .iter()
+                .find(|p| Path::new(p).exists())
+                .with_context(|| format!("no CA bundle on this machine to stand in for {v}"))?;
+            println!("SSL_CERT_FILE: the template's {v} is not on this machine; using {local}");
+            *v = (*local).to_owned();
+        }
+    }
+    Ok(env)
+}

@@ -1,0 +1,134 @@
+//! Building what a run measures: the functions (as `sam build` makes them and with the embedded
+//! store), the floor, and the dev server; and where cargo puts them.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use stockroom_store::testing::workspace;
+
+use crate::args::{Args, Store};
+
+/// The workspace package of each binary in `functions`, from `cargo metadata`.
+pub fn packages_of(functions: &[&str]) -> anyhow::Result<Vec<String>> {
+    let bins = stockroom_store::testing::cargo_bins()?;
+    let mut packages: Vec<String> = Vec::new();
+    for f in functions {
+        let bin = bins
+            .iter()
+            .find(|b| b.name == *f)
+            .with_context(|| format!("no workspace package has a binary {f}"))?;
+        if !packages.contains(&bin.package) {
+            packages.push(bin.package.clone());
+        }
+    }
+    Ok(packages)
+}
+
+/// Where cargo puts what it builds: `CARGO_TARGET_DIR` when set (relative to the workspace, as
+/// cargo reads it when run there), else the workspace's `target/`. Everything the harness
+/// builds or copies goes there, so a clone with its own target directory measures its own
+/// binaries.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => workspace().join(dir),
+        _ => workspace().join("target"),
+    }
+}
+
+pub fn profile_dir(profile: &str) -> &str {
+    if profile == "dev" { "debug" } else { profile }
+}
+
+pub fn run(cmd: &mut std::process::Command) -> anyhow::Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("failed to run {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+/// Builds what this run measures, into `bins`: `dynamodb/` holds the functions as `sam build`
+/// makes them (no embedded store), `embedded/` the same functions with the `embedded` feature,
+/// `hello` the floor. Separate cargo runs, because features unify across the packages of one.
+/// Only the binaries measured are linked: every release link is an LTO link, about a minute each
+/// on two cores.
+pub fn build(args: &Args, bins: &Path) -> anyhow::Result<()> {
+    let target = target_dir().join(profile_dir(&args.profile));
+    let cargo = |packages: &[&str], features: Option<&str>, binaries: &[&str]| {
+        let mut cmd = std::process::Command::new("cargo");
+        cmd.current_dir(workspace())
+            .args(["build", "--locked", "--profile", &args.profile]);
+        for package in packages {
+            cmd.args(["-p", package]);
+        }
+        if let Some(features) = features {
+            cmd.args(["--features", features]);
+        }
+        for bin in binaries {
+            cmd.args(["--bin", bin]);
+        }
+        run(&mut cmd)
+    };
+    let copy = |binaries: &[&str], to: &Path| -> anyhow::Result<()> {
+        std::fs::create_dir_all(to)?;
+        for bin in binaries {
+            std::fs::copy(target.join(bin), to.join(bin))
+                .with_context(|| format!("failed to copy {bin} to {}", to.display()))?;
+        }
+        Ok(())
+    };
+    cargo(&["stockroom-bench-floor"], None, &["hello"])?;
+    copy(&["hello"], bins)?;
+    let functions: Vec<&str> = args.functions.iter().map(String::as_str).collect();
+    let packages = packages_of(&functions)?;
+    let packages: Vec<&str> = packages.iter().map(String::as_str).collect();
+    cargo(&packages, None, &functions)?;
+    copy(&functions, &bins.join("dynamodb"))?;
+    // Every function but health uses a store; built again with the embedded one.
+    let stored: Vec<&str> = functions
+        .iter()
+        .copied()
+        .filter(|f| *f != "health")
+        .collect();
+    if args.stores.contains(&Store::Embedded) && !stored.is_empty() {
+        let packages = packages_of(&stored)?;
+        let packages: Vec<&str> = packages.iter().map(String::as_str).collect();
+        cargo(&packages, Some("stockroom-store/embedded"), &stored)?;
+        copy(&stored, &bins.join("embedded"))?;
+    }
+    if args.wrk {
+        // The dev server as `cargo dev` builds it, whatever --profile says for the functions.
+        let mut cmd = std::process::Command::new("cargo");
+        cmd.current_dir(workspace()).args([
+            "build",
+            "--locked",
+            "--profile",
+            &cargo_dev_profile()?,
+            "-p",
+            "stockroom-local",
+            "--bin",
+            "stockroom-dev",
+        ]);
+        run(&mut cmd)?;
+    }
+    Ok(())
+}
+
+/// The profile the `cargo dev` alias in .cargo/config.toml builds with (`dev` when it names
+/// none), so the throughput rows are for what users run.
+pub fn cargo_dev_profile() -> anyhow::Result<String> {
+    let config = std::fs::read_to_string(workspace().join(".cargo/config.toml"))?;
+    let alias = config
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("dev = "))
+        .context("no `dev` alias in .cargo/config.toml")?;
+    let mut words = alias.trim_matches('"').split_whitespace();
+    Ok(words
+        .by_ref()
+        .skip_while(|w| *w != "--profile")
+        .nth(1)
+        .unwrap_or("dev")
+        .to_owned())
+}

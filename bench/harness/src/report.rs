@@ -1,0 +1,251 @@
+//! The tables and lists a run prints from its rows: times and memory against the floor, the
+//! stream consumers' batches, the rows whose calls answered unlike their first, the EMF
+//! metrics, and which rows are broken rather than slow.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::cold_start::is_failure;
+use crate::measure::Row;
+
+fn percentile(values: &[Duration], p: f64) -> Duration {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 {
+        format!("{:.2}x", a / b)
+    } else {
+        String::from("-")
+    }
+}
+
+/// A row's figures as the tables print them: init over its cold starts, the first call of each,
+/// the warm calls of the first, and the median peak RSS.
+struct Figures {
+    init: Vec<Duration>,
+    first: Vec<Duration>,
+    warm: Vec<Duration>,
+    rss_kib: u64,
+}
+
+impl Figures {
+    fn of(row: &Row) -> Self {
+        let mut rss: Vec<u64> = row.samples.iter().map(|s| s.peak_rss_kib).collect();
+        rss.sort_unstable();
+        Self {
+            init: row.samples.iter().map(|s| s.init).collect(),
+            first: row.samples.iter().map(|s| s.first).collect(),
+            warm: row
+                .samples
+                .iter()
+                .flat_map(|s| s.warm.iter().copied())
+                .collect(),
+            rss_kib: rss.get(rss.len() / 2).copied().unwrap_or(0),
+        }
+    }
+
+    /// `init median ms | init p90 ms | init / floor | first median ms | first p90 ms | warm
+    /// p50 ms | warm p99 ms`
+    fn times(&self, floor: &Self) -> String {
+        let init = percentile(&self.init, 0.5);
+        format!(
+            "{} | {} | {} | {} | {} | {} | {}",
+            ms(init),
+            ms(percentile(&self.init, 0.9)),
+            ratio(
+                init.as_secs_f64(),
+                percentile(&floor.init, 0.5).as_secs_f64()
+            ),
+            ms(percentile(&self.first, 0.5)),
+            ms(percentile(&self.first, 0.9)),
+            ms(percentile(&self.warm, 0.5)),
+            ms(percentile(&self.warm, 0.99)),
+        )
+    }
+
+    /// `peak RSS MiB | RSS / floor`
+    #[allow(clippy::cast_precision_loss)]
+    fn rss(&self, floor: &Self) -> String {
+        let rss = self.rss_kib as f64;
+        format!("{:.1} | {}", rss / 1024.0, ratio(rss, floor.rss_kib as f64))
+    }
+}
+
+/// DynamoDB calls per invocation over the first cold start's calls, for a DynamoDB row.
+fn calls_per_invocation(row: &Row) -> Option<f64> {
+    match row.store {
+        "dynamodb" => row.samples.first().and_then(|s| s.calls_per_invocation),
+        _ => None,
+    }
+}
+
+pub fn print_table<'r>(rows: impl Iterator<Item = &'r Row>, floor: &'r Row) {
+    let floor_figures = Figures::of(floor);
+    println!(
+        "\n| function | store | status | init median ms | init p90 ms | init / floor | first call median ms | first call p90 ms | warm p50 ms | warm p99 ms | peak RSS MiB | RSS / floor | DynamoDB calls / invocation |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for row in std::iter::once(floor).chain(rows) {
+        let figures = Figures::of(row);
+        println!(
+            "| {} | {} | {} | {} | {} | {} |",
+            row.function,
+            row.store,
+            row.samples.first().map_or("-", |s| s.first_status.as_str()),
+            figures.times(&floor_figures),
+            figures.rss(&floor_figures),
+            calls_per_invocation(row).map_or(String::from("-"), |c| format!("{c:.2}")),
+        );
+    }
+}
+
+/// The stream consumers' rows: every call a batch of the stream's `BatchSize` records, so the
+/// latencies are a batch's, and the DynamoDB calls are per record. The last column is what the
+/// consumer logged it did with the records of every call of the row.
+pub fn print_batch_table<'r>(rows: impl Iterator<Item = &'r Row>, floor: &Row) {
+    let floor_figures = Figures::of(floor);
+    let mut rows = rows.peekable();
+    if rows.peek().is_none() {
+        return;
+    }
+    println!(
+        "\n| function | delivery | store | answer | records / batch | init median ms | init p90 ms | init / floor | first batch median ms | first batch p90 ms | warm batch p50 ms | warm batch p99 ms | peak RSS MiB | RSS / floor | DynamoDB calls / record | records: sent / found sent |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for row in rows {
+        let Some((delivery, size)) = row.batches else {
+            continue;
+        };
+        let figures = Figures::of(row);
+        #[allow(clippy::cast_precision_loss)]
+        let per_record = calls_per_invocation(row)
+            .map_or(String::from("-"), |c| format!("{:.2}", c / size as f64));
+        let handled = row.handled().map_or(String::from("-"), |(done, _)| {
+            format!("{}: {} / {}", done.records, done.sent, done.already_sent)
+        });
+        println!(
+            "| {} | {} | {} | {} | {size} | {} | {} | {per_record} | {handled} |",
+            row.function,
+            delivery.name(),
+            row.store,
+            row.samples.first().map_or("-", |s| s.first_status.as_str()),
+            figures.times(&floor_figures),
+            figures.rss(&floor_figures),
+        );
+    }
+}
+
+/// Every row whose calls did not all answer alike (the table's status is the first call of the
+/// first cold start): a warm call that answers 404 or 409 where the first created or changed
+/// something, or a replay, measures other work than the row says.
+pub fn print_answers(rows: &[Row]) {
+    let mut mixed = Vec::new();
+    for row in rows {
+        let mut answers: BTreeMap<&str, usize> = BTreeMap::new();
+        for sample in &row.samples {
+            *answers.entry(sample.first_status.as_str()).or_default() += 1;
+            for (label, n) in &sample.warm_answers {
+                *answers.entry(label.as_str()).or_default() += n;
+            }
+        }
+        let replayed = answers.keys().any(|a| a.ends_with("replayed"));
+        if answers.len() > 1 || replayed {
+            let counts: Vec<String> = answers.iter().map(|(a, n)| format!("{a} x{n}")).collect();
+            mixed.push(format!(
+                "- {} ({}): {}",
+                row.name(),
+                row.store,
+                counts.join(", ")
+            ));
+        }
+    }
+    if mixed.is_empty() {
+        println!("\nEvery call of every row answered like the row's first.");
+    } else {
+        println!(
+            "\nRows whose calls did not all answer like the first (cold starts and warm calls):"
+        );
+        for line in mixed {
+            println!("{line}");
+        }
+    }
+}
+
+/// The metrics each row's functions printed as EMF (every document checked by [`crate::emf::check`]).
+pub fn print_emf(rows: &[Row]) {
+    println!(
+        "\nEMF metrics (namespace {}), every document valid:",
+        stockroom_telemetry::metrics::NAMESPACE
+    );
+    for row in rows {
+        let metrics: std::collections::BTreeSet<&str> = row
+            .samples
+            .iter()
+            .flat_map(|s| s.emf.iter().map(String::as_str))
+            .collect();
+        let metrics: Vec<&str> = metrics.into_iter().collect();
+        println!(
+            "- {} ({}): {}",
+            row.name(),
+            row.store,
+            if metrics.is_empty() {
+                "none".to_owned()
+            } else {
+                metrics.join(", ")
+            }
+        );
+    }
+}
+
+/// The rows whose figures mean nothing, and why. A function that errs, answers 5xx or fails
+/// stream records is broken, not slow, and so is a stream consumer that did other than its row
+/// says (sent what it should have found sent, or the reverse).
+pub fn broken(floor: &Row, rows: &[Row]) -> Vec<String> {
+    let mut broken: Vec<String> = std::iter::once(floor)
+        .chain(rows)
+        .filter(|r| r.samples.iter().any(|s| is_failure(&s.first_status)))
+        .map(|r| format!("{} ({}) failed its first call", r.name(), r.store))
+        .collect();
+    for row in rows {
+        // Every API function counts its requests in EMF: a row without them lost its metrics.
+        if row.batches.is_none()
+            && row
+                .samples
+                .iter()
+                .any(|s| !s.emf.contains(stockroom_telemetry::metrics::HTTP_REQUESTS))
+        {
+            broken.push(format!(
+                "{} ({}) printed no {} metric",
+                row.name(),
+                row.store,
+                stockroom_telemetry::metrics::HTTP_REQUESTS
+            ));
+        }
+        if let Some((done, expected)) = row.handled()
+            && done != expected
+        {
+            broken.push(format!(
+                "{} ({}) logged {done:?} where its batches needed {expected:?}",
+                row.name(),
+                row.store
+            ));
+        }
+    }
+    broken
+}

@@ -1,0 +1,48 @@
+//! The binary sizes table: stripped and zipped bootstraps per architecture, as `cargo lambda
+//! build --release` makes them.
+
+use anyhow::Context as _;
+use stockroom_store::testing::workspace;
+
+use crate::build::{packages_of, run, target_dir};
+
+/// Builds `functions` and the floor for both architectures and prints their sizes.
+pub fn sizes(functions: &[String]) -> anyhow::Result<()> {
+    let target = target_dir().join("lambda-size");
+    println!("\n| function | arch | stripped bootstrap bytes | zipped bytes |");
+    println!("|---|---|---|---|");
+    for (arch, flag) in [("x86_64", "--x86-64"), ("arm64", "--arm64")] {
+        let mut cmd = std::process::Command::new("cargo");
+        cmd.current_dir(workspace())
+            .env("CARGO_TARGET_DIR", &target)
+            .args(["lambda", "build", "--release"]);
+        cmd.arg(flag);
+        let measured: Vec<&str> = functions.iter().map(String::as_str).collect();
+        for package in packages_of(&measured)? {
+            cmd.args(["-p", &package]);
+        }
+        cmd.args(["-p", "stockroom-bench-floor"]);
+        for f in functions.iter().map(String::as_str).chain(["hello"]) {
+            cmd.args(["--bin", f]);
+        }
+        run(&mut cmd)?;
+        for f in functions.iter().map(String::as_str).chain(["hello"]) {
+            let dir = target.join("lambda").join(f);
+            let bootstrap = dir.join("bootstrap");
+            let bytes = std::fs::metadata(&bootstrap)
+                .with_context(|| format!("no {}", bootstrap.display()))?
+                .len();
+            let zip = dir.join(format!("bootstrap-{arch}.zip"));
+            let _ = std::fs::remove_file(&zip);
+            run(std::process::Command::new("zip")
+                .args(["-q", "-9", "-j"])
+                .arg(&zip)
+                .arg(&bootstrap))?;
+            println!(
+                "| {f} | {arch} | {bytes} | {} |",
+                std::fs::metadata(&zip)?.len()
+            );
+        }
+    }
+    Ok(())
+}
