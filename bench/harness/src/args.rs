@@ -8,7 +8,7 @@ use stockroom_store::testing::workspace;
 
 /// Every function binary template.yaml deploys, the HTTP ones in its order, then the stream
 /// consumers: what the benchmark measures unless `--functions` says otherwise.
-fn template_functions() -> anyhow::Result<Vec<String>> {
+pub fn template_functions() -> anyhow::Result<Vec<String>> {
     let template = workspace().join("template.yaml");
     let routes = stockroom_local::template::load(&template)?;
     let sources = stockroom_local::template::load_stream_sources(&template)?;

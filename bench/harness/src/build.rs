@@ -8,6 +8,10 @@ use stockroom_store::testing::workspace;
 
 use crate::args::{Args, Store};
 
+/// The floor: the bare `lambda_runtime` binary of bench/floor, built by the same profile as the
+/// functions, which every row's ratios are to.
+pub const FLOOR: &str = "hello";
+
 /// The workspace package of each binary in `functions`, from `cargo metadata`.
 pub fn packages_of(functions: &[&str]) -> anyhow::Result<Vec<String>> {
     let bins = stockroom_store::testing::cargo_bins()?;
@@ -51,7 +55,8 @@ pub fn run(cmd: &mut std::process::Command) -> anyhow::Result<()> {
 
 /// Builds what this run measures, into `bins`: `dynamodb/` holds the functions as `sam build`
 /// makes them (no embedded store), `embedded/` the same functions with the `embedded` feature,
-/// `hello` the floor. Separate cargo runs, because features unify across the packages of one.
+/// [`FLOOR`] the floor. Separate cargo runs, because features unify across the packages of
+/// one.
 /// Only the binaries measured are linked: every release link is an LTO link, about a minute each
 /// on two cores.
 pub fn build(args: &Args, bins: &Path) -> anyhow::Result<()> {
@@ -79,8 +84,8 @@ pub fn build(args: &Args, bins: &Path) -> anyhow::Result<()> {
         }
         Ok(())
     };
-    cargo(&["stockroom-bench-floor"], None, &["hello"])?;
-    copy(&["hello"], bins)?;
+    cargo(&["stockroom-bench-floor"], None, &[FLOOR])?;
+    copy(&[FLOOR], bins)?;
     let functions: Vec<&str> = args.functions.iter().map(String::as_str).collect();
     let packages = packages_of(&functions)?;
     let packages: Vec<&str> = packages.iter().map(String::as_str).collect();

@@ -32,9 +32,10 @@ mod workload;
 use anyhow::bail;
 
 use crate::args::{Store, parse_args, template_env};
-use crate::build::{build, target_dir};
+use crate::build::{FLOOR, build, target_dir};
 use crate::measure::{Case, measure};
 use crate::prepare::Run;
+use crate::workload::Workload;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -57,10 +58,11 @@ async fn main() -> anyhow::Result<()> {
 
     let mut run = Run::default();
     let floor = Case {
-        function: String::from("hello"),
+        function: FLOOR.to_owned(),
+        workload: Workload::of(FLOOR)?,
         delivery: None,
     };
-    let floor = measure(&bins.join("hello"), &floor, None, &args, &mut run).await?;
+    let floor = measure(&bins.join(FLOOR), &floor, None, &args, &mut run).await?;
     let mut rows = Vec::new();
     for function in &args.functions {
         let stores: Vec<Option<Store>> = if function == "health" {
@@ -68,7 +70,7 @@ async fn main() -> anyhow::Result<()> {
         } else {
             args.stores.iter().copied().map(Some).collect()
         };
-        for case in Case::of(function) {
+        for case in Case::of(function)? {
             for store in &stores {
                 // Each store measures the binary that runs against it: DynamoDB the Lambda
                 // artifact, the embedded store the `embedded` build `cargo lambda watch` runs.

@@ -8,32 +8,36 @@ use anyhow::Context as _;
 use crate::args::{Args, Store};
 use crate::cold_start::{Sample, cold_start};
 use crate::prepare::{Prepared, Run, prepare};
-use crate::streams::{self, Delivery, Handled};
-use crate::workload::{Setup, event_for, events_for};
+use crate::streams::{Delivery, Handled};
+use crate::workload::{Setup, Workload};
 
-/// What one row measures: a function, and for a stream consumer how its batches reach it.
+/// What one row measures: a function, what its calls are sent, and for a stream consumer how
+/// its batches reach it.
 #[derive(Debug, Clone)]
 pub struct Case {
     pub function: String,
+    pub workload: Workload,
     pub delivery: Option<Delivery>,
 }
 
 impl Case {
     /// The rows of `function`: one, or for a stream consumer a first delivery of fresh records
     /// and a replay of records already handled (what at-least-once delivery resends).
-    pub fn of(function: &str) -> Vec<Self> {
-        let deliveries = if streams::consumer(function).is_some() {
+    pub fn of(function: &str) -> anyhow::Result<Vec<Self>> {
+        let workload = Workload::of(function)?;
+        let deliveries = if workload.stream().is_some() {
             vec![Some(Delivery::First), Some(Delivery::Replay)]
         } else {
             vec![None]
         };
-        deliveries
+        Ok(deliveries
             .into_iter()
             .map(|delivery| Self {
                 function: function.to_owned(),
+                workload: workload.clone(),
                 delivery,
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -78,7 +82,6 @@ pub async fn measure(
     run: &mut Run,
 ) -> anyhow::Result<Row> {
     let function = case.function.as_str();
-    let event = event_for(function)?;
     let mut samples = Vec::new();
     for i in 0..args.iterations {
         // Warm calls once per function: they measure the steady state, not the start.
@@ -97,7 +100,7 @@ pub async fn measure(
         };
         let mut env = args.env.clone();
         env.extend(store_env);
-        let events = events_for(function, &event, 1 + warm, &setup)?;
+        let events = case.workload.events(1 + warm, &setup)?;
         let sample = cold_start(binary, &env, &events).await;
         if let Some(dir) = dir {
             let _ = std::fs::remove_dir_all(dir);
@@ -107,7 +110,7 @@ pub async fn measure(
                 .with_context(|| format!("{function} ({})", store.map_or("none", Store::name)))?,
         );
     }
-    let batches = match (case.delivery, streams::consumer(function), &run.feed) {
+    let batches = match (case.delivery, case.workload.stream(), &run.feed) {
         (Some(delivery), Some(consumer), Some(feed)) => {
             Some((delivery, feed.batch_size(consumer)?))
         }

@@ -12,10 +12,10 @@ use stockroom_store::tables::Table;
 use crate::args::Store;
 use crate::measure::Case;
 use crate::streams;
-use crate::workload::{Setup, prepare_function};
+use crate::workload::Setup;
 
 /// A store prepared for one cold start: the function's environment, the embedded store's
-/// directory to remove afterwards, and what [`prepare_function`] made for its calls.
+/// directory to remove afterwards, and what the function's workload made for its calls.
 pub struct Prepared {
     pub env: Vec<(String, String)>,
     pub dir: Option<PathBuf>,
@@ -30,9 +30,9 @@ pub struct Run {
     pub feed: Option<streams::Feed>,
 }
 
-/// Gives `function` a store with the sample products, stock and order in it, enough stock that
-/// every warm invocation of a stock change succeeds like the first, and what
-/// [`prepare_function`] adds for `invocations` calls.
+/// Gives `case`'s function a store with the sample products, stock and order in it, enough
+/// stock that every warm invocation of a stock change succeeds like the first, and what its
+/// workload needs for `invocations` calls ([`crate::workload::Workload::prepare`]).
 pub async fn prepare(
     store: Store,
     run: &mut Run,
@@ -47,7 +47,9 @@ pub async fn prepare(
                 &dir.join(stockroom_store::config::EMBEDDED_FILE),
             )?);
             seed(&seeded).await?;
-            let setup = prepare_function(&seeded, case, invocations, &mut run.feed).await?;
+            let setup = (case.workload)
+                .prepare(&seeded, case.delivery, invocations, &mut run.feed)
+                .await?;
             Ok(Prepared {
                 env: vec![(
                     String::from("STOCKROOM_DATA_DIR"),
@@ -75,7 +77,9 @@ pub async fn prepare(
                 tables.iter().map(|(_, table, name)| (*table, name.clone())),
             );
             seed(&store).await?;
-            let setup = prepare_function(&store, case, invocations, &mut run.feed).await?;
+            let setup = (case.workload)
+                .prepare(&store, case.delivery, invocations, &mut run.feed)
+                .await?;
             Ok(Prepared {
                 env: tables
                     .into_iter()
@@ -119,8 +123,6 @@ const ORDER_LINES: &[(&str, i64)] = &[("sku-mug", 2), ("sku-notebook", 1)];
 /// The customer of the orders placed for status changes: not the sample customer, whose orders
 /// `list_orders` pages through.
 pub const BENCH_CUSTOMER: &str = "cust-bench";
-/// The page size events/list_orders.json asks for.
-pub const LIST_ORDERS_LIMIT: usize = 10;
 
 /// Places one order of [`ORDER_LINES`] for `customer`, reserving its stock.
 pub async fn place(store: &stockroom_store::Store, customer: &str) -> anyhow::Result<OrderId> {

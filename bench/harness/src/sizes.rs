@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use stockroom_store::testing::workspace;
 
-use crate::build::{packages_of, run, target_dir};
+use crate::build::{FLOOR, packages_of, run, target_dir};
 
 /// Builds `functions` and the floor for both architectures and prints their sizes.
 pub fn sizes(functions: &[String]) -> anyhow::Result<()> {
@@ -22,11 +22,11 @@ pub fn sizes(functions: &[String]) -> anyhow::Result<()> {
             cmd.args(["-p", &package]);
         }
         cmd.args(["-p", "stockroom-bench-floor"]);
-        for f in functions.iter().map(String::as_str).chain(["hello"]) {
+        for f in functions.iter().map(String::as_str).chain([FLOOR]) {
             cmd.args(["--bin", f]);
         }
         run(&mut cmd)?;
-        for f in functions.iter().map(String::as_str).chain(["hello"]) {
+        for f in functions.iter().map(String::as_str).chain([FLOOR]) {
             let dir = target.join("lambda").join(f);
             let bootstrap = dir.join("bootstrap");
             let bytes = std::fs::metadata(&bootstrap)
