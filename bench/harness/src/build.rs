@@ -28,6 +28,28 @@ pub fn packages_of(functions: &[&str]) -> anyhow::Result<Vec<String>> {
     Ok(packages)
 }
 
+/// The feature of every function package that uses a store: the DynamoDB adapter its Lambda
+/// artifact is built with (`dynamodb = ["stockroom-store/dynamodb"]`, root Cargo.toml).
+const STORE_FEATURE: &str = "dynamodb";
+
+/// Those of `functions` that use a store, from `cargo metadata`: the ones whose package has
+/// [`STORE_FEATURE`]. The others (health) are measured without one and not built with the
+/// embedded store.
+pub fn with_store<'f>(functions: &[&'f str]) -> anyhow::Result<Vec<&'f str>> {
+    let bins = stockroom_store::testing::cargo_bins()?;
+    let mut stored = Vec::new();
+    for f in functions {
+        let bin = bins
+            .iter()
+            .find(|b| b.name == *f)
+            .with_context(|| format!("no workspace package has a binary {f}"))?;
+        if bin.features.iter().any(|feature| feature == STORE_FEATURE) {
+            stored.push(*f);
+        }
+    }
+    Ok(stored)
+}
+
 /// Where cargo puts what it builds: `CARGO_TARGET_DIR` when set (relative to the workspace, as
 /// cargo reads it when run there), else the workspace's `target/`. Everything the harness
 /// builds or copies goes there, so a clone with its own target directory measures its own
@@ -91,12 +113,8 @@ pub fn build(args: &Args, bins: &Path) -> anyhow::Result<()> {
     let packages: Vec<&str> = packages.iter().map(String::as_str).collect();
     cargo(&packages, None, &functions)?;
     copy(&functions, &bins.join("dynamodb"))?;
-    // Every function but health uses a store; built again with the embedded one.
-    let stored: Vec<&str> = functions
-        .iter()
-        .copied()
-        .filter(|f| *f != "health")
-        .collect();
+    // The functions that use a store, built again with the embedded one.
+    let stored = with_store(&functions)?;
     if args.stores.contains(&Store::Embedded) && !stored.is_empty() {
         let packages = packages_of(&stored)?;
         let packages: Vec<&str> = packages.iter().map(String::as_str).collect();
@@ -136,4 +154,23 @@ pub fn cargo_dev_profile() -> anyhow::Result<String> {
         .nth(1)
         .unwrap_or("dev")
         .to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn health_is_the_one_function_without_a_store() {
+        let functions = crate::args::template_functions().unwrap();
+        let functions: Vec<&str> = functions.iter().map(String::as_str).collect();
+        let stored = with_store(&functions).unwrap();
+        let storeless: Vec<&str> = functions
+            .into_iter()
+            .filter(|f| !stored.contains(f))
+            .collect();
+        assert_eq!(storeless, ["health"]);
+    }
 }

@@ -32,7 +32,7 @@ mod workload;
 use anyhow::bail;
 
 use crate::args::{Store, parse_args, template_env};
-use crate::build::{FLOOR, build, target_dir};
+use crate::build::{FLOOR, build, target_dir, with_store};
 use crate::measure::{Case, measure};
 use crate::prepare::Run;
 use crate::workload::Workload;
@@ -63,12 +63,14 @@ async fn main() -> anyhow::Result<()> {
         delivery: None,
     };
     let floor = measure(&bins.join(FLOOR), &floor, None, &args, &mut run).await?;
+    let functions: Vec<&str> = args.functions.iter().map(String::as_str).collect();
+    let stored = with_store(&functions)?;
     let mut rows = Vec::new();
-    for function in &args.functions {
-        let stores: Vec<Option<Store>> = if function == "health" {
-            vec![None]
-        } else {
+    for function in functions {
+        let stores: Vec<Option<Store>> = if stored.contains(&function) {
             args.stores.iter().copied().map(Some).collect()
+        } else {
+            vec![None]
         };
         for case in Case::of(function)? {
             for store in &stores {

@@ -72,7 +72,7 @@ impl Row {
     }
 }
 
-/// Measures `case` against `store` (none for the floor and health): `args.iterations` cold
+/// Measures `case` against `store` (none for the floor and a function without one): `args.iterations` cold
 /// starts, the first of them followed by `args.warm` warm calls.
 pub async fn measure(
     binary: &Path,
