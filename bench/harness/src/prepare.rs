@@ -120,8 +120,8 @@ pub async fn seed(store: &stockroom_store::Store) -> anyhow::Result<()> {
 /// The lines of events/place_order.json and of the sample cart: the order the harness places
 /// where a function needs one of its own, and the lines of the carts it fills.
 const ORDER_LINES: &[(&str, i64)] = &[("sku-mug", 2), ("sku-notebook", 1)];
-/// The customer of the orders placed for status changes: not the sample customer, whose orders
-/// `list_orders` pages through.
+/// The customer of the orders the `on_order_change` batches are made of, in the stream's own
+/// scratch store ([`streams::Feed`]).
 pub const BENCH_CUSTOMER: &str = "cust-bench";
 
 /// Places one order of [`ORDER_LINES`] for `customer`, reserving its stock.

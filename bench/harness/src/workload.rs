@@ -10,10 +10,11 @@
 //!   id every call after the first would answer 409. (`create_product`)
 //! - **A change of the sample order** (the sample names [`SAMPLE_ORDER`], and its method is
 //!   one that changes what it names: `POST`, `PATCH` or `DELETE`): each call changes a
-//!   confirmed order of its own, placed before the cold start for [`BENCH_CUSTOMER`] (not the
-//!   sample customer, whose orders a list pages through), since an order changes status once
-//!   and the sample order would answer 409 from the second call on. (`update_order_status`,
-//!   `cancel_order`)
+//!   confirmed order of its own, placed before the cold start, since an order changes status
+//!   once and the sample order would answer 409 from the second call on. The order is the
+//!   sample customer's, as the sample order is, so whoever the sample's caller is (the
+//!   customer, or an administrator) may change it: a customer reaches only their own orders,
+//!   and another's answers 404. (`update_order_status`, `cancel_order`)
 //! - **A change of the sample cart** (names [`SAMPLE_CART`]; `POST`, `PATCH` or `DELETE`): each
 //!   call gets a cart of its own with the sample cart's lines, since a checkout empties its
 //!   cart (the next would answer 409), a line is removed and a cart deleted once (404 after),
@@ -50,7 +51,7 @@ use stockroom_local::seed::{SAMPLE_CART, SAMPLE_CUSTOMER, SAMPLE_ORDER};
 use stockroom_notifications::StreamConsumer;
 use stockroom_store::testing::workspace;
 
-use crate::prepare::{BENCH_CUSTOMER, fill_cart, place};
+use crate::prepare::{fill_cart, place};
 use crate::streams::{self, Delivery};
 
 /// The functions whose sample is not `events/<binary>.json`, and whose: only the floor, which
@@ -180,7 +181,7 @@ impl Workload {
         let mut setup = Setup::default();
         if self.own_order {
             for _ in 0..invocations {
-                setup.orders.push(place(store, BENCH_CUSTOMER).await?);
+                setup.orders.push(place(store, SAMPLE_CUSTOMER).await?);
             }
         }
         if self.own_cart {
