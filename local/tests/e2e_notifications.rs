@@ -23,13 +23,16 @@ async fn listed(s: &Server, query: &str) -> Vec<Value> {
     page["items"].as_array().unwrap().clone()
 }
 
-/// Polls `query` until it lists `count` notifications (at most 10 s: a generous bound for a
-/// loaded CI machine, not a latency assertion), and returns them with how long they took.
+/// Polls `query` until it lists `count` notifications, every one of them sent (at most 10 s: a
+/// generous bound for a loaded CI machine, not a latency assertion), and returns them with how
+/// long they took. A notification is listed from the moment it is recorded, `pending`, and is
+/// `sent` a moment later: waiting for the count alone once caught one in between.
 async fn wait_for(s: &Server, query: &str, count: usize) -> (Vec<Value>, Duration) {
     let started = Instant::now();
     loop {
         let items = listed(s, query).await;
-        if items.len() >= count || started.elapsed() > Duration::from_secs(10) {
+        let sent = items.iter().all(|n| n["status"] == "sent");
+        if (items.len() >= count && sent) || started.elapsed() > Duration::from_secs(10) {
             return (items, started.elapsed());
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
