@@ -382,7 +382,6 @@ mod tests {
     use stockroom_notifications::notifier::RecordingNotifier;
     use stockroom_store::Store;
     use stockroom_store::notifications::NotificationWriter;
-    use stockroom_store::tables::ORDERS;
 
     use super::*;
 
@@ -440,7 +439,7 @@ mod tests {
                 batch_size: 100,
                 max_retries: 2,
             },
-            table: ORDERS,
+            table: stockroom_store::orders::TABLE,
             consumer: StreamConsumer::OnOrderChange,
         };
         let sqlite = store.as_sqlite().unwrap();

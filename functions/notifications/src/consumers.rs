@@ -16,10 +16,10 @@ use stockroom_domain::notifications::{
     DEFAULT_LOW_STOCK_THRESHOLD, Delivery, Notification, NotificationKind, crosses_low_stock,
 };
 use stockroom_domain::timestamp;
+use stockroom_store::inventory::items::{STOCK_ENTITY, StockItem};
 use stockroom_store::items::TRACE_ATTRIBUTE;
-use stockroom_store::items::inventory::{STOCK_ENTITY, StockItem};
-use stockroom_store::items::orders::{ORDER_ENTITY, OrderItem};
 use stockroom_store::notifications::NotificationWriter;
+use stockroom_store::orders::items::{ORDER_ENTITY, OrderItem};
 use tracing::Instrument as _;
 
 use crate::notifier::Notifier;

@@ -7,13 +7,9 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+#[cfg(feature = "dynamodb")]
 use std::sync::Arc;
 
-use crate::carts::CartsStore;
-use crate::catalog::CatalogStore;
-use crate::inventory::InventoryStore;
-use crate::notifications::NotificationsStore;
-use crate::orders::OrdersStore;
 use crate::tables::{self, Table};
 
 /// The directory of the embedded store when no table is configured.
@@ -115,11 +111,11 @@ fn table_vars() -> String {
 /// Cheap to clone; clones share the client or the SQLite connections.
 #[derive(Clone)]
 pub struct Store {
-    backend: Backend,
+    pub(crate) backend: Backend,
 }
 
 #[derive(Clone)]
-enum Backend {
+pub(crate) enum Backend {
     #[cfg(feature = "dynamodb")]
     DynamoDb {
         client: aws_sdk_dynamodb::Client,
@@ -185,7 +181,7 @@ impl Store {
     }
 
     #[cfg(feature = "dynamodb")]
-    fn table(tables: &BTreeMap<Table, String>, table: Table) -> anyhow::Result<String> {
+    pub(crate) fn table(tables: &BTreeMap<Table, String>, table: Table) -> anyhow::Result<String> {
         tables.get(&table).cloned().ok_or_else(|| {
             anyhow::anyhow!(
                 "{} is not set, and this function uses the {} table: template.yaml's Globals set \
@@ -193,103 +189,6 @@ impl Store {
                 table.env_var,
                 table.name
             )
-        })
-    }
-
-    /// The catalog port.
-    ///
-    /// # Errors
-    /// With DynamoDB, when `CATALOG_TABLE` is not set.
-    pub fn catalog(&self) -> anyhow::Result<Arc<dyn CatalogStore>> {
-        Ok(match &self.backend {
-            #[cfg(feature = "dynamodb")]
-            Backend::DynamoDb { client, tables } => Arc::new(crate::dynamodb::DynamoCatalog::new(
-                client.clone(),
-                Self::table(tables, tables::CATALOG)?,
-            )),
-            #[cfg(feature = "embedded")]
-            Backend::Embedded(store) => Arc::new(store.clone()),
-        })
-    }
-
-    /// The inventory port. Setting stock checks the catalog, so it needs both tables.
-    ///
-    /// # Errors
-    /// With DynamoDB, when `INVENTORY_TABLE` or `CATALOG_TABLE` is not set.
-    pub fn inventory(&self) -> anyhow::Result<Arc<dyn InventoryStore>> {
-        Ok(match &self.backend {
-            #[cfg(feature = "dynamodb")]
-            Backend::DynamoDb { client, tables } => {
-                Arc::new(crate::dynamodb::DynamoInventory::new(
-                    client.clone(),
-                    Self::table(tables, tables::INVENTORY)?,
-                    Self::table(tables, tables::CATALOG)?,
-                ))
-            }
-            #[cfg(feature = "embedded")]
-            Backend::Embedded(store) => Arc::new(store.clone()),
-        })
-    }
-
-    #[cfg(feature = "dynamodb")]
-    fn dynamo_orders(
-        client: &aws_sdk_dynamodb::Client,
-        tables: &BTreeMap<Table, String>,
-    ) -> anyhow::Result<crate::dynamodb::DynamoOrders> {
-        Ok(crate::dynamodb::DynamoOrders::new(
-            client.clone(),
-            Self::table(tables, tables::ORDERS)?,
-            Self::table(tables, tables::CATALOG)?,
-            Self::table(tables, tables::INVENTORY)?,
-        ))
-    }
-
-    /// The orders port. Placing an order reads the catalog and moves stock, so it needs all
-    /// three tables.
-    ///
-    /// # Errors
-    /// With DynamoDB, when `ORDERS_TABLE`, `CATALOG_TABLE` or `INVENTORY_TABLE` is not set.
-    pub fn orders(&self) -> anyhow::Result<Arc<dyn OrdersStore>> {
-        Ok(match &self.backend {
-            #[cfg(feature = "dynamodb")]
-            Backend::DynamoDb { client, tables } => Arc::new(Self::dynamo_orders(client, tables)?),
-            #[cfg(feature = "embedded")]
-            Backend::Embedded(store) => Arc::new(store.clone()),
-        })
-    }
-
-    /// The carts port. Adding reads the catalog and checkout places an order, so it needs
-    /// every table the orders port does and its own.
-    ///
-    /// # Errors
-    /// With DynamoDB, when `CARTS_TABLE` or a table of [`Self::orders`] is not set.
-    pub fn carts(&self) -> anyhow::Result<Arc<dyn CartsStore>> {
-        Ok(match &self.backend {
-            #[cfg(feature = "dynamodb")]
-            Backend::DynamoDb { client, tables } => Arc::new(crate::dynamodb::DynamoCarts::new(
-                Self::dynamo_orders(client, tables)?,
-                Self::table(tables, tables::CARTS)?,
-            )),
-            #[cfg(feature = "embedded")]
-            Backend::Embedded(store) => Arc::new(store.clone()),
-        })
-    }
-
-    /// The notifications port.
-    ///
-    /// # Errors
-    /// With DynamoDB, when `NOTIFICATIONS_TABLE` is not set.
-    pub fn notifications(&self) -> anyhow::Result<Arc<dyn NotificationsStore>> {
-        Ok(match &self.backend {
-            #[cfg(feature = "dynamodb")]
-            Backend::DynamoDb { client, tables } => {
-                Arc::new(crate::dynamodb::DynamoNotifications::new(
-                    client.clone(),
-                    Self::table(tables, tables::NOTIFICATIONS)?,
-                ))
-            }
-            #[cfg(feature = "embedded")]
-            Backend::Embedded(store) => Arc::new(store.clone()),
         })
     }
 }
@@ -315,7 +214,7 @@ mod tests {
         };
         assert_eq!(
             tables.into_iter().collect::<Vec<_>>(),
-            [(tables::INVENTORY, String::from("inv-1"))]
+            [(crate::inventory::TABLE, String::from("inv-1"))]
         );
     }
 
@@ -345,7 +244,7 @@ mod tests {
                 .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
                 .build(),
         );
-        let store = Store::dynamodb(client, [(tables::CATALOG, String::from("catalog-1"))]);
+        let store = Store::dynamodb(client, [(crate::catalog::TABLE, String::from("catalog-1"))]);
         assert!(store.catalog().is_ok());
         let err = store
             .inventory()

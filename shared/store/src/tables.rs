@@ -1,4 +1,4 @@
-//! The services' tables: the one list a new service's table is added to.
+//! The services' tables: each service's module defines its `TABLE`; [`ALL`] lists them.
 //!
 //! Each table is a DynamoDB table in template.yaml (its logical id), whose name reaches a
 //! function in the `<SERVICE>_TABLE` variable; in the embedded store it is a name inside the one
@@ -15,38 +15,8 @@ pub struct Table {
     pub resource: &'static str,
 }
 
-pub const CATALOG: Table = Table {
-    name: "catalog",
-    env_var: "CATALOG_TABLE",
-    resource: "CatalogTable",
-};
-
-pub const INVENTORY: Table = Table {
-    name: "inventory",
-    env_var: "INVENTORY_TABLE",
-    resource: "InventoryTable",
-};
-
-pub const ORDERS: Table = Table {
-    name: "orders",
-    env_var: "ORDERS_TABLE",
-    resource: "OrdersTable",
-};
-
-pub const CARTS: Table = Table {
-    name: "carts",
-    env_var: "CARTS_TABLE",
-    resource: "CartsTable",
-};
-
-pub const NOTIFICATIONS: Table = Table {
-    name: "notifications",
-    env_var: "NOTIFICATIONS_TABLE",
-    resource: "NotificationsTable",
-};
-
-/// Every service's table.
-pub const ALL: &[Table] = &[CATALOG, INVENTORY, ORDERS, CARTS, NOTIFICATIONS];
+/// Every service's table: one per service module, listed once in `services!` (lib.rs).
+pub const ALL: &[Table] = crate::TABLES;
 
 impl Table {
     /// The table whose template.yaml logical id is `resource`.

@@ -1,18 +1,12 @@
-//! The DynamoDB adapter: each table's layout ([`crate::items`]) over `aws-sdk-dynamodb`, with
-//! `serde_dynamo` doing the item mapping. One module per service's port; the client, the call
-//! log and the reading of SDK errors are shared here.
+//! What every DynamoDB adapter shares: the client, the call log (and its spans), item
+//! conversion helpers and the reading of SDK errors. Each service's adapter lives beside its
+//! port, in `<service>/dynamodb.rs`; their types are re-exported here.
 
-mod carts;
-mod catalog;
-mod inventory;
-mod notifications;
-mod orders;
-
-pub use carts::DynamoCarts;
-pub use catalog::DynamoCatalog;
-pub use inventory::DynamoInventory;
-pub use notifications::DynamoNotifications;
-pub use orders::DynamoOrders;
+pub use crate::carts::dynamodb::DynamoCarts;
+pub use crate::catalog::dynamodb::DynamoCatalog;
+pub use crate::inventory::dynamodb::DynamoInventory;
+pub use crate::notifications::dynamodb::DynamoNotifications;
+pub use crate::orders::dynamodb::DynamoOrders;
 
 use std::collections::HashMap;
 

@@ -7,15 +7,9 @@
 //! file, a write across tables (stock set only for a product in the catalog) is one SQLite
 //! transaction, as it is one `TransactWriteItems` in DynamoDB.
 //!
-//! The generic item code here takes the table; each service's module brings the port
-//! implementations and its schema fragment, applied in order by [`MIGRATIONS`] under SQLite's
+//! The generic item code here takes the table; each service's `<service>/sqlite.rs` brings its
+//! port implementations and its schema fragment, applied in order by [`MIGRATIONS`] under SQLite's
 //! `user_version`.
-
-mod carts;
-mod catalog;
-mod inventory;
-mod notifications;
-mod orders;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -61,10 +55,10 @@ CREATE TABLE IF NOT EXISTS changes (
 /// before versioning are at 0 and get every step; each is `IF NOT EXISTS`, so that is safe.)
 pub const MIGRATIONS: &[&str] = &[
     BASE_SCHEMA,
-    catalog::SCHEMA,
-    inventory::SCHEMA,
-    orders::SCHEMA,
-    notifications::SCHEMA,
+    crate::catalog::sqlite::SCHEMA,
+    crate::inventory::sqlite::SCHEMA,
+    crate::orders::sqlite::SCHEMA,
+    crate::notifications::sqlite::SCHEMA,
 ];
 
 /// The embedded store. Cheap to clone; clones share its connections: one that writes (and
@@ -73,13 +67,13 @@ pub const MIGRATIONS: &[&str] = &[
 #[derive(Clone)]
 pub struct SqliteStore {
     /// Exactly one connection: every write goes through it.
-    writer: Connections,
+    pub(crate) writer: Connections,
     /// Read-only connections; none for an in-memory store.
-    readers: Connections,
-    next_reader: Arc<AtomicUsize>,
+    pub(crate) readers: Connections,
+    pub(crate) next_reader: Arc<AtomicUsize>,
 }
 
-type Connections = Arc<[Mutex<Connection>]>;
+pub(crate) type Connections = Arc<[Mutex<Connection>]>;
 
 /// How long a connection waits for another process's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -87,7 +81,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Runs `f` on a blocking thread on the first free connection of `connections` from `start` on
 /// (rotating), or, when all are busy, on that one as soon as it is free. `f` runs in the
 /// caller's span, so what it logs, and the trace context a write stores, are the caller's.
-async fn run_on<T: Send + 'static, E: From<anyhow::Error> + Send + 'static>(
+pub(crate) async fn run_on<T: Send + 'static, E: From<anyhow::Error> + Send + 'static>(
     connections: &Connections,
     start: usize,
     f: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
@@ -431,7 +425,7 @@ mod tests {
         // What the first embedded store created: the tables and the catalog's indexes, version 0.
         Connection::open(&path)
             .unwrap()
-            .execute_batch(&format!("{BASE_SCHEMA}{}", catalog::SCHEMA))
+            .execute_batch(&format!("{BASE_SCHEMA}{}", crate::catalog::sqlite::SCHEMA))
             .unwrap();
         drop(SqliteStore::open(&path).unwrap());
         let v: u32 = Connection::open(&path)

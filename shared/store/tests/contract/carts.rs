@@ -10,7 +10,9 @@ use stockroom_store::Store;
 use stockroom_store::carts::{AddToCart, CartError, CartsStore, CheckoutCart, CheckoutError};
 use stockroom_store::orders::{OrderError, Shortage};
 
-use crate::{counts, details, id, priced_in, stocked, t0};
+use stockroom_store::testing::build::details;
+
+use crate::{counts, id, priced_in, stocked, t0};
 
 fn carts(stores: &[Store]) -> Arc<dyn CartsStore> {
     stores[0].carts().unwrap()
@@ -667,3 +669,21 @@ pub async fn a_checkout_key_of_one_owners_cart_is_not_replayed_for_another_owner
     assert!(!own.replayed);
     assert_eq!(counts(&stores, "mug").await, Some((6, 4)));
 }
+
+contract!(
+    adding_keeps_the_catalogs_name_and_price_and_the_same_product_adds_up,
+    adding_a_product_not_in_the_catalog_is_refused_and_starts_no_cart,
+    a_cart_refuses_a_26th_line_a_1001st_unit_and_a_second_currency_and_changes_nothing,
+    setting_a_quantity_changes_the_line_and_zero_removes_it_leaving_an_empty_cart,
+    deleting_a_cart_removes_it_once,
+    an_expired_cart_is_gone_everywhere_and_adding_starts_it_afresh,
+    fifty_concurrent_adds_of_one_to_the_same_line_end_at_fifty,
+    checkout_places_the_order_at_todays_prices_and_empties_the_cart,
+    checking_out_an_empty_or_unknown_cart_is_refused_and_places_nothing,
+    a_short_checkout_names_every_short_product_and_leaves_cart_and_stock_as_they_were,
+    a_checkout_retry_with_the_same_key_returns_the_first_answer_and_changes_nothing,
+    a_checkout_racing_an_add_never_loses_the_added_unit,
+    two_concurrent_checkouts_of_one_cart_place_one_order,
+    two_customers_carts_of_one_id_are_two_carts_and_never_touch,
+    a_checkout_key_of_one_owners_cart_is_not_replayed_for_another_owners_cart,
+);

@@ -309,3 +309,17 @@ pub async fn releases_racing_reservations_never_lose_or_invent_a_unit(stores: Ve
     assert_eq!(available + reserved, 5);
     assert_eq!(reserved, 3 + reserves - releases);
 }
+
+contract!(
+    setting_stock_for_a_catalog_product_creates_its_level,
+    setting_stock_for_a_product_not_in_the_catalog_is_refused_and_creates_nothing,
+    setting_stock_again_keeps_what_is_reserved,
+    each_move_changes_exactly_its_counts,
+    a_move_without_a_stock_level_is_refused_and_creates_nothing,
+    taking_more_than_available_is_refused_with_the_count_and_changes_nothing,
+    releasing_more_than_reserved_is_refused_with_the_count_and_changes_nothing,
+    a_level_with_reservations_cannot_be_deleted,
+    listing_stock_pages_through_every_level_in_product_order,
+    sixty_concurrent_decrements_of_one_on_stock_twenty_give_exactly_twenty_successes,
+    releases_racing_reservations_never_lose_or_invent_a_unit,
+);

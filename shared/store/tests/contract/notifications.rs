@@ -173,3 +173,10 @@ pub async fn notifications_list_newest_first_by_every_filter_page_by_page(stores
         .unwrap();
     assert_eq!(page.items, [all[6].clone()]);
 }
+
+contract!(
+    a_notification_is_recorded_once_and_a_replay_gets_the_first_record_back,
+    concurrent_records_of_one_id_keep_one_notification,
+    marking_an_unrecorded_notification_sent_fails_and_records_nothing,
+    notifications_list_newest_first_by_every_filter_page_by_page,
+);

@@ -450,3 +450,21 @@ pub async fn a_customers_orders_list_newest_first_page_by_page(stores: Vec<Store
     assert_eq!(all_orders(&stores, "ada", "50").await, (expected, 1));
     assert_eq!(all_orders(&stores, "nobody", "50").await, (vec![], 1));
 }
+
+contract!(
+    placing_an_order_prices_it_from_the_catalog_and_reserves_every_line,
+    an_order_naming_a_product_not_in_the_catalog_is_refused_and_changes_nothing,
+    an_order_in_two_currencies_is_refused_and_changes_nothing,
+    a_failed_multi_line_order_names_every_short_line_and_leaves_every_level_as_it_was,
+    a_retry_with_the_same_key_and_body_returns_the_first_order_and_moves_stock_once,
+    a_key_reused_with_another_body_is_refused_and_changes_nothing,
+    a_key_is_scoped_to_its_customer_and_expires_after_a_day,
+    forty_concurrent_single_unit_orders_on_stock_ten_give_exactly_ten_orders,
+    two_concurrent_orders_with_the_same_key_produce_one_order,
+    shipping_takes_the_units_out_of_reserved_and_delivering_changes_only_the_order,
+    cancelling_returns_the_units_to_available_once,
+    an_illegal_transition_names_the_current_status_and_changes_nothing,
+    shipping_units_released_behind_the_orders_back_is_refused_and_changes_nothing,
+    a_ship_racing_a_cancel_lets_exactly_one_win,
+    a_customers_orders_list_newest_first_page_by_page,
+);
