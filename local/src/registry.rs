@@ -14,17 +14,41 @@ pub trait Handler: Send + Sync {
     fn call<'a>(&self, store: &'a Store, caller: Caller, req: Request) -> BoxResponse<'a>;
 }
 
-impl<O: Endpoints<Store>> Handler for O {
+/// What of the dev server's store an endpoint is called with: all of it, or (for an endpoint
+/// that uses none, like `GET /health`) nothing.
+pub trait Part {
+    fn of(store: &Store) -> &Self;
+}
+
+impl Part for Store {
+    fn of(store: &Store) -> &Self {
+        store
+    }
+}
+
+impl Part for () {
+    fn of(_: &Store) -> &Self {
+        &()
+    }
+}
+
+impl<O: Endpoints> Handler for O
+where
+    O::Store: Part,
+{
     fn binary(&self) -> &'static str {
         Endpoints::binary(*self)
     }
 
     fn call<'a>(&self, store: &'a Store, caller: Caller, req: Request) -> BoxResponse<'a> {
-        Endpoints::call(*self, store, caller, req)
+        Endpoints::call(*self, Part::of(store), caller, req)
     }
 }
 
-fn service<O: Endpoints<Store>>() -> impl Iterator<Item = Box<dyn Handler>> {
+fn service<O: Endpoints>() -> impl Iterator<Item = Box<dyn Handler>>
+where
+    O::Store: Part,
+{
     O::all().iter().map(|op| Box::new(*op) as Box<dyn Handler>)
 }
 

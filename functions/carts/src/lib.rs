@@ -2,9 +2,8 @@
 //! concurrent add, and checkout places the order (stock, order, `Idempotency-Key` record) and
 //! empties the cart in one transaction.
 //!
-//! Each endpoint is one Lambda function, built like the catalog's: a tiny main in
-//! `src/bin/<operation>.rs` opens the process's store ([`stockroom_store::Store`]), takes the
-//! carts port, and runs the handler of the same name from this library.
+//! Each endpoint is one Lambda function, wired like the catalog's: one variant of
+//! [`Operation`], and a main in `src/bin/<operation>.rs` that is `stockroom_http::serve` of it.
 
 mod errors;
 mod handlers;
@@ -16,12 +15,12 @@ pub use handlers::{
 
 stockroom_http::operations! {
     /// Every carts endpoint, named by its binary (and its template.yaml `Binary` property).
-    pub enum Operation for stockroom_store::Store {
-        GetCart = "get_cart" => |s, c, r| get_cart(&*s.carts()?, c, r).await,
-        AddCartItem = "add_cart_item" => |s, c, r| add_cart_item(&*s.carts()?, c, r).await,
-        SetCartItem = "set_cart_item" => |s, c, r| set_cart_item(&*s.carts()?, c, r).await,
-        RemoveCartItem = "remove_cart_item" => |s, c, r| remove_cart_item(&*s.carts()?, c, r).await,
-        DeleteCart = "delete_cart" => |s, c, r| delete_cart(&*s.carts()?, c, r).await,
-        Checkout = "checkout" => |s, c, r| checkout(&*s.carts()?, c, r).await,
+    pub enum Operation for stockroom_store::Store, port carts {
+        GetCart = "get_cart" => get_cart,
+        AddCartItem = "add_cart_item" => add_cart_item,
+        SetCartItem = "set_cart_item" => set_cart_item,
+        RemoveCartItem = "remove_cart_item" => remove_cart_item,
+        DeleteCart = "delete_cart" => delete_cart,
+        Checkout = "checkout" => checkout,
     }
 }

@@ -6,15 +6,6 @@ use stockroom_http::{RequestError, api_error};
 use stockroom_store::catalog::WriteError;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ListProductsError {
-    #[error(transparent)]
-    Request(#[from] RequestError),
-    #[error("failed to list products")]
-    Unexpected(#[source] anyhow::Error),
-}
-api_error!(ListProductsError {});
-
-#[derive(Debug, thiserror::Error)]
 pub enum CreateProductError {
     #[error(transparent)]
     Request(#[from] RequestError),
@@ -38,6 +29,7 @@ impl From<WriteError> for CreateProductError {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Reading a product or its price history.
 pub enum GetProductError {
     #[error(transparent)]
     Request(#[from] RequestError),
@@ -49,19 +41,20 @@ pub enum GetProductError {
 api_error!(GetProductError { NotFound => NotFound });
 
 #[derive(Debug, thiserror::Error)]
-pub enum UpdateProductError {
+/// Replacing or deleting a product: both fail in exactly the same ways.
+pub enum ChangeProductError {
     #[error(transparent)]
     Request(#[from] RequestError),
     #[error("No product has the id \"{0}\".")]
     NotFound(ProductId),
     #[error("Product \"{0}\" is being changed by someone else right now; try again.")]
     Contended(ProductId),
-    #[error("failed to replace a product")]
+    #[error("failed to change a product")]
     Unexpected(#[source] anyhow::Error),
 }
-api_error!(UpdateProductError { NotFound => NotFound, Contended => Conflict });
+api_error!(ChangeProductError { NotFound => NotFound, Contended => Conflict });
 
-impl From<WriteError> for UpdateProductError {
+impl From<WriteError> for ChangeProductError {
     fn from(err: WriteError) -> Self {
         match err {
             WriteError::NotFound(id) => Self::NotFound(id),
@@ -70,40 +63,6 @@ impl From<WriteError> for UpdateProductError {
         }
     }
 }
-
-#[derive(Debug, thiserror::Error)]
-pub enum DeleteProductError {
-    #[error(transparent)]
-    Request(#[from] RequestError),
-    #[error("No product has the id \"{0}\".")]
-    NotFound(ProductId),
-    #[error("Product \"{0}\" is being changed by someone else right now; try again.")]
-    Contended(ProductId),
-    #[error("failed to delete a product")]
-    Unexpected(#[source] anyhow::Error),
-}
-api_error!(DeleteProductError { NotFound => NotFound, Contended => Conflict });
-
-impl From<WriteError> for DeleteProductError {
-    fn from(err: WriteError) -> Self {
-        match err {
-            WriteError::NotFound(id) => Self::NotFound(id),
-            WriteError::Contended(id) => Self::Contended(id),
-            other => Self::Unexpected(other.into()),
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum GetProductPricesError {
-    #[error(transparent)]
-    Request(#[from] RequestError),
-    #[error("No product has the id \"{0}\".")]
-    NotFound(ProductId),
-    #[error("failed to read a product's price history")]
-    Unexpected(#[source] anyhow::Error),
-}
-api_error!(GetProductPricesError { NotFound => NotFound });
 
 #[cfg(test)]
 mod tests {
@@ -135,27 +94,27 @@ mod tests {
                 "No product has the id \"sku-mug\".",
             ),
             (
-                Box::new(UpdateProductError::from(WriteError::NotFound(id()))),
+                Box::new(ChangeProductError::from(WriteError::NotFound(id()))),
                 ErrorKind::NotFound,
                 "No product has the id \"sku-mug\".",
             ),
             (
-                Box::new(UpdateProductError::from(WriteError::Contended(id()))),
+                Box::new(ChangeProductError::from(WriteError::Contended(id()))),
                 ErrorKind::Conflict,
                 "Product \"sku-mug\" is being changed by someone else right now; try again.",
             ),
             (
-                Box::new(DeleteProductError::from(WriteError::NotFound(id()))),
+                Box::new(ChangeProductError::from(WriteError::NotFound(id()))),
                 ErrorKind::NotFound,
                 "No product has the id \"sku-mug\".",
             ),
             (
-                Box::new(DeleteProductError::from(WriteError::Contended(id()))),
+                Box::new(ChangeProductError::from(WriteError::Contended(id()))),
                 ErrorKind::Conflict,
                 "Product \"sku-mug\" is being changed by someone else right now; try again.",
             ),
             (
-                Box::new(GetProductPricesError::NotFound(id())),
+                Box::new(GetProductError::NotFound(id())),
                 ErrorKind::NotFound,
                 "No product has the id \"sku-mug\".",
             ),

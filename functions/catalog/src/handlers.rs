@@ -1,19 +1,18 @@
 //! The six catalog handlers. Each parses its request into domain values, calls its store port,
 //! and answers success or its operation's error through `stockroom_http::error_response`.
 
+use anyhow::Context as _;
 use http::StatusCode;
 use stockroom_domain::catalog::Product;
 use stockroom_domain::prices::{self, Days};
 use stockroom_domain::{ProductId, timestamp};
 use stockroom_http::{
-    Body, Caller, QueryParams, Request, RequestError, Response, json_body, path_param, respond,
+    Body, Caller, OperationError, QueryParams, Request, RequestError, Response, json_body,
+    path_param,
 };
 use stockroom_store::catalog::{PriceHistoryReader, ProductQuery, ProductReader, ProductWriter};
 
-use crate::errors::{
-    CreateProductError, DeleteProductError, GetProductError, GetProductPricesError,
-    ListProductsError, UpdateProductError,
-};
+use crate::errors::{ChangeProductError, CreateProductError, GetProductError};
 use crate::input::ProductInput;
 
 fn product_id(req: &Request) -> Result<ProductId, RequestError> {
@@ -22,26 +21,25 @@ fn product_id(req: &Request) -> Result<ProductId, RequestError> {
 
 /// `GET /products?limit=&cursor=&category=`: one page of products in id order.
 #[tracing::instrument(skip_all, fields(route = "GET /products"))]
-pub async fn list_products(store: &dyn ProductReader, req: Request) -> Response<Body> {
-    respond(
-        async {
-            let mut params = QueryParams::new(&req);
-            let (limit, after) = params.page::<ProductId>();
-            let category = params.optional("category", stockroom_domain::catalog::Category::parse);
-            params.finish()?;
-            let query = ProductQuery {
-                category,
-                limit,
-                after,
-            };
-            let page = store
-                .list_products(&query)
-                .await
-                .map_err(ListProductsError::Unexpected)?;
-            Ok::<_, ListProductsError>(stockroom_http::json(StatusCode::OK, &page))
-        }
-        .await,
-    )
+pub async fn list_products(
+    store: &dyn ProductReader,
+    _caller: Caller,
+    req: Request,
+) -> Result<Response<Body>, OperationError> {
+    let mut params = QueryParams::new(&req);
+    let (limit, after) = params.page::<ProductId>();
+    let category = params.optional("category", stockroom_domain::catalog::Category::parse);
+    params.finish()?;
+    let query = ProductQuery {
+        category,
+        limit,
+        after,
+    };
+    let page = store
+        .list_products(&query)
+        .await
+        .context("failed to list products")?;
+    Ok(stockroom_http::json(StatusCode::OK, &page))
 }
 
 /// `POST /products`: creates a product, with the client's id or a new ULID.
@@ -50,43 +48,37 @@ pub async fn create_product(
     store: &dyn ProductWriter,
     caller: Caller,
     req: Request,
-) -> Response<Body> {
-    respond(
-        async {
-            caller.admin()?;
-            let input: ProductInput = json_body(&req)?;
-            let (id, details) = input.into_details().map_err(RequestError::Validation)?;
-            let product = Product::new(
-                id.unwrap_or_else(ProductId::generate),
-                details,
-                timestamp::now(),
-            );
-            store.create_product(&product).await?;
-            tracing::info!(product_id = %product.id, "product created");
-            let location = format!("/products/{}", product.id);
-            Ok::<_, CreateProductError>(stockroom_http::created(&location, &product))
-        }
-        .await,
-    )
+) -> Result<Response<Body>, CreateProductError> {
+    caller.admin()?;
+    let input: ProductInput = json_body(&req)?;
+    let (id, details) = input.into_details().map_err(RequestError::Validation)?;
+    let product = Product::new(
+        id.unwrap_or_else(ProductId::generate),
+        details,
+        timestamp::now(),
+    );
+    store.create_product(&product).await?;
+    tracing::info!(product_id = %product.id, "product created");
+    let location = format!("/products/{}", product.id);
+    Ok(stockroom_http::created(&location, &product))
 }
 
 /// `GET /products/{id}`.
 #[tracing::instrument(skip_all, fields(route = "GET /products/{id}"))]
-pub async fn get_product(store: &dyn ProductReader, req: Request) -> Response<Body> {
-    respond(
-        async {
-            let id = product_id(&req)?;
-            match store
-                .get_product(&id)
-                .await
-                .map_err(GetProductError::Unexpected)?
-            {
-                Some(product) => Ok(stockroom_http::json(StatusCode::OK, &product)),
-                None => Err(GetProductError::NotFound(id)),
-            }
-        }
-        .await,
-    )
+pub async fn get_product(
+    store: &dyn ProductReader,
+    _caller: Caller,
+    req: Request,
+) -> Result<Response<Body>, GetProductError> {
+    let id = product_id(&req)?;
+    match store
+        .get_product(&id)
+        .await
+        .map_err(GetProductError::Unexpected)?
+    {
+        Some(product) => Ok(stockroom_http::json(StatusCode::OK, &product)),
+        None => Err(GetProductError::NotFound(id)),
+    }
 }
 
 /// `PUT /products/{id}`: replaces the client-set fields; a moved price is recorded.
@@ -95,20 +87,15 @@ pub async fn update_product(
     store: &dyn ProductWriter,
     caller: Caller,
     req: Request,
-) -> Response<Body> {
-    respond(
-        async {
-            caller.admin()?;
-            let id = product_id(&req)?;
-            let input: ProductInput = json_body(&req)?;
-            let details = input.into_replacement().map_err(RequestError::Validation)?;
-            let product = store
-                .replace_product(&id, details, timestamp::now())
-                .await?;
-            Ok::<_, UpdateProductError>(stockroom_http::json(StatusCode::OK, &product))
-        }
-        .await,
-    )
+) -> Result<Response<Body>, ChangeProductError> {
+    caller.admin()?;
+    let id = product_id(&req)?;
+    let input: ProductInput = json_body(&req)?;
+    let details = input.into_replacement().map_err(RequestError::Validation)?;
+    let product = store
+        .replace_product(&id, details, timestamp::now())
+        .await?;
+    Ok(stockroom_http::json(StatusCode::OK, &product))
 }
 
 /// `DELETE /products/{id}`.
@@ -117,39 +104,33 @@ pub async fn delete_product(
     store: &dyn ProductWriter,
     caller: Caller,
     req: Request,
-) -> Response<Body> {
-    respond(
-        async {
-            caller.admin()?;
-            let id = product_id(&req)?;
-            store.delete_product(&id).await?;
-            tracing::info!(product_id = %id, "product deleted");
-            Ok::<_, DeleteProductError>(stockroom_http::no_content())
-        }
-        .await,
-    )
+) -> Result<Response<Body>, ChangeProductError> {
+    caller.admin()?;
+    let id = product_id(&req)?;
+    store.delete_product(&id).await?;
+    tracing::info!(product_id = %id, "product deleted");
+    Ok(stockroom_http::no_content())
 }
 
 /// `GET /products/{id}/prices?days=N`: the daily price over the last N days (default 30).
 #[tracing::instrument(skip_all, fields(route = "GET /products/{id}/prices"))]
-pub async fn get_product_prices(store: &dyn PriceHistoryReader, req: Request) -> Response<Body> {
-    respond(
-        async {
-            let id = product_id(&req)?;
-            let mut params = QueryParams::new(&req);
-            let days = params.optional("days", Days::parse).unwrap_or_default();
-            params.finish()?;
-            let today = timestamp::now().date_naive();
-            let history = store
-                .price_history(&id, days.window_start(today))
-                .await
-                .map_err(GetProductPricesError::Unexpected)?;
-            let Some((product, changes)) = history else {
-                return Err(GetProductPricesError::NotFound(id));
-            };
-            let summary = prices::summarize(&product, &changes, days, today);
-            Ok(stockroom_http::json(StatusCode::OK, &summary))
-        }
-        .await,
-    )
+pub async fn get_product_prices(
+    store: &dyn PriceHistoryReader,
+    _caller: Caller,
+    req: Request,
+) -> Result<Response<Body>, GetProductError> {
+    let id = product_id(&req)?;
+    let mut params = QueryParams::new(&req);
+    let days = params.optional("days", Days::parse).unwrap_or_default();
+    params.finish()?;
+    let today = timestamp::now().date_naive();
+    let history = store
+        .price_history(&id, days.window_start(today))
+        .await
+        .map_err(GetProductError::Unexpected)?;
+    let Some((product, changes)) = history else {
+        return Err(GetProductError::NotFound(id));
+    };
+    let summary = prices::summarize(&product, &changes, days, today);
+    Ok(stockroom_http::json(StatusCode::OK, &summary))
 }

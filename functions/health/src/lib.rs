@@ -1,6 +1,7 @@
 //! `GET /health`: whether the API is up, and which version answers.
 //!
-//! Its binary (`src/bin/health.rs`) is a tiny main like every other function's.
+//! Its binary (`src/bin/health.rs`) is `stockroom_http::serve(Operation::Health)`, like every
+//! other function's main.
 
 use http::StatusCode;
 use serde::Serialize;
@@ -27,14 +28,16 @@ pub async fn health(_req: Request) -> Response<Body> {
     )
 }
 
-/// The health endpoint, for the dev server. Written out rather than with `operations!`: it
-/// uses no store, so it serves with any.
+/// The health endpoint. Written out rather than with `operations!`: it uses no store, so its
+/// function opens none (`Store = ()`) and starts like a bare runtime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
     Health,
 }
 
-impl<S: ?Sized + Sync> Endpoints<S> for Operation {
+impl Endpoints for Operation {
+    type Store = ();
+
     fn all() -> &'static [Self] {
         &[Self::Health]
     }
@@ -43,7 +46,11 @@ impl<S: ?Sized + Sync> Endpoints<S> for Operation {
         "health"
     }
 
-    fn call<'a>(self, _store: &'a S, _caller: Caller, req: Request) -> BoxResponse<'a> {
+    fn check(self, _store: &()) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    fn call<'a>(self, _store: &'a (), _caller: Caller, req: Request) -> BoxResponse<'a> {
         Box::pin(health(req))
     }
 }

@@ -9,15 +9,6 @@ use stockroom_http::{RequestError, api_error};
 use stockroom_store::inventory::StockError;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ListStockError {
-    #[error(transparent)]
-    Request(#[from] RequestError),
-    #[error("failed to list stock levels")]
-    Unexpected(#[source] anyhow::Error),
-}
-api_error!(ListStockError {});
-
-#[derive(Debug, thiserror::Error)]
 pub enum GetStockError {
     #[error(transparent)]
     Request(#[from] RequestError),

@@ -1,18 +1,18 @@
 //! The seven inventory handlers. Each parses its request into domain values, calls its store
 //! port once, and answers success or its operation's error.
 
+use anyhow::Context as _;
 use http::StatusCode;
 use serde::Deserialize;
 use stockroom_domain::inventory::{Available, Quantity, StockMove};
 use stockroom_domain::{FieldError, ProductId, timestamp};
 use stockroom_http::{
-    Body, Caller, QueryParams, Request, RequestError, Response, json_body, path_param, respond,
+    Body, Caller, OperationError, QueryParams, Request, RequestError, Response, json_body,
+    path_param,
 };
 use stockroom_store::inventory::{StockQuery, StockReader, StockWriter};
 
-use crate::errors::{
-    ChangeStockError, DeleteStockError, GetStockError, ListStockError, SetStockError,
-};
+use crate::errors::{ChangeStockError, DeleteStockError, GetStockError, SetStockError};
 
 fn product_id(req: &Request) -> Result<ProductId, RequestError> {
     path_param(req, "product_id", "product", ProductId::parse)
@@ -38,62 +38,59 @@ fn required(field: &str) -> RequestError {
 
 /// `GET /stock?limit=&cursor=`: one page of stock levels in product id order.
 #[tracing::instrument(skip_all, fields(route = "GET /stock"))]
-pub async fn list_stock(store: &dyn StockReader, caller: Caller, req: Request) -> Response<Body> {
-    respond(
-        async {
-            caller.admin()?;
-            let mut params = QueryParams::new(&req);
-            let (limit, after) = params.page::<ProductId>();
-            params.finish()?;
-            let page = store
-                .list_stock(&StockQuery { limit, after })
-                .await
-                .map_err(ListStockError::Unexpected)?;
-            Ok::<_, ListStockError>(stockroom_http::json(StatusCode::OK, &page))
-        }
-        .await,
-    )
+pub async fn list_stock(
+    store: &dyn StockReader,
+    caller: Caller,
+    req: Request,
+) -> Result<Response<Body>, OperationError> {
+    caller.admin()?;
+    let mut params = QueryParams::new(&req);
+    let (limit, after) = params.page::<ProductId>();
+    params.finish()?;
+    let page = store
+        .list_stock(&StockQuery { limit, after })
+        .await
+        .context("failed to list stock levels")?;
+    Ok(stockroom_http::json(StatusCode::OK, &page))
 }
 
 /// `GET /stock/{product_id}`.
 #[tracing::instrument(skip_all, fields(route = "GET /stock/{product_id}"))]
-pub async fn get_stock(store: &dyn StockReader, caller: Caller, req: Request) -> Response<Body> {
-    respond(
-        async {
-            caller.admin()?;
-            let id = product_id(&req)?;
-            match store
-                .get_stock(&id)
-                .await
-                .map_err(GetStockError::Unexpected)?
-            {
-                Some(level) => Ok(stockroom_http::json(StatusCode::OK, &level)),
-                None => Err(GetStockError::NoStockLevel(id)),
-            }
-        }
-        .await,
-    )
+pub async fn get_stock(
+    store: &dyn StockReader,
+    caller: Caller,
+    req: Request,
+) -> Result<Response<Body>, GetStockError> {
+    caller.admin()?;
+    let id = product_id(&req)?;
+    match store
+        .get_stock(&id)
+        .await
+        .map_err(GetStockError::Unexpected)?
+    {
+        Some(level) => Ok(stockroom_http::json(StatusCode::OK, &level)),
+        None => Err(GetStockError::NoStockLevel(id)),
+    }
 }
 
 /// `PUT /stock/{product_id} {available}`: sets the units available of a product in the
 /// catalog, creating its level if needed; what is reserved stays.
 #[tracing::instrument(skip_all, fields(route = "PUT /stock/{product_id}"))]
-pub async fn set_stock(store: &dyn StockWriter, caller: Caller, req: Request) -> Response<Body> {
-    respond(
-        async {
-            caller.admin()?;
-            let id = product_id(&req)?;
-            let input: SetStockInput = json_body(&req)?;
-            let available = input
-                .available
-                .ok_or_else(|| required("available"))
-                .and_then(|n| Available::new(n).map_err(RequestError::from))?;
-            let level = store.set_stock(&id, available, timestamp::now()).await?;
-            tracing::info!(product_id = %id, available = level.available, "stock set");
-            Ok::<_, SetStockError>(stockroom_http::json(StatusCode::OK, &level))
-        }
-        .await,
-    )
+pub async fn set_stock(
+    store: &dyn StockWriter,
+    caller: Caller,
+    req: Request,
+) -> Result<Response<Body>, SetStockError> {
+    caller.admin()?;
+    let id = product_id(&req)?;
+    let input: SetStockInput = json_body(&req)?;
+    let available = input
+        .available
+        .ok_or_else(|| required("available"))
+        .and_then(|n| Available::new(n).map_err(RequestError::from))?;
+    let level = store.set_stock(&id, available, timestamp::now()).await?;
+    tracing::info!(product_id = %id, available = level.available, "stock set");
+    Ok(stockroom_http::json(StatusCode::OK, &level))
 }
 
 async fn change(
@@ -101,24 +98,19 @@ async fn change(
     caller: Caller,
     req: Request,
     mv: StockMove,
-) -> Response<Body> {
-    respond(
-        async {
-            caller.admin()?;
-            let id = product_id(&req)?;
-            let input: QuantityInput = json_body(&req)?;
-            let quantity = input
-                .quantity
-                .ok_or_else(|| required("quantity"))
-                .and_then(|n| Quantity::new(n).map_err(RequestError::from))?;
-            let level = store
-                .move_stock(&id, mv, quantity, timestamp::now())
-                .await?;
-            tracing::info!(product_id = %id, ?mv, quantity = quantity.get(), available = level.available, "stock changed");
-            Ok::<_, ChangeStockError>(stockroom_http::json(StatusCode::OK, &level))
-        }
-        .await,
-    )
+) -> Result<Response<Body>, ChangeStockError> {
+    caller.admin()?;
+    let id = product_id(&req)?;
+    let input: QuantityInput = json_body(&req)?;
+    let quantity = input
+        .quantity
+        .ok_or_else(|| required("quantity"))
+        .and_then(|n| Quantity::new(n).map_err(RequestError::from))?;
+    let level = store
+        .move_stock(&id, mv, quantity, timestamp::now())
+        .await?;
+    tracing::info!(product_id = %id, ?mv, quantity = quantity.get(), available = level.available, "stock changed");
+    Ok(stockroom_http::json(StatusCode::OK, &level))
 }
 
 /// `POST /stock/{product_id}/decrement {quantity}`: takes units out of `available`, only if
@@ -128,7 +120,7 @@ pub async fn decrement_stock(
     store: &dyn StockWriter,
     caller: Caller,
     req: Request,
-) -> Response<Body> {
+) -> Result<Response<Body>, ChangeStockError> {
     change(store, caller, req, StockMove::Decrement).await
 }
 
@@ -138,7 +130,7 @@ pub async fn reserve_stock(
     store: &dyn StockWriter,
     caller: Caller,
     req: Request,
-) -> Response<Body> {
+) -> Result<Response<Body>, ChangeStockError> {
     change(store, caller, req, StockMove::Reserve).await
 }
 
@@ -148,21 +140,20 @@ pub async fn release_stock(
     store: &dyn StockWriter,
     caller: Caller,
     req: Request,
-) -> Response<Body> {
+) -> Result<Response<Body>, ChangeStockError> {
     change(store, caller, req, StockMove::Release).await
 }
 
 /// `DELETE /stock/{product_id}`: removes a level with nothing reserved.
 #[tracing::instrument(skip_all, fields(route = "DELETE /stock/{product_id}"))]
-pub async fn delete_stock(store: &dyn StockWriter, caller: Caller, req: Request) -> Response<Body> {
-    respond(
-        async {
-            caller.admin()?;
-            let id = product_id(&req)?;
-            store.delete_stock(&id).await?;
-            tracing::info!(product_id = %id, "stock level deleted");
-            Ok::<_, DeleteStockError>(stockroom_http::no_content())
-        }
-        .await,
-    )
+pub async fn delete_stock(
+    store: &dyn StockWriter,
+    caller: Caller,
+    req: Request,
+) -> Result<Response<Body>, DeleteStockError> {
+    caller.admin()?;
+    let id = product_id(&req)?;
+    store.delete_stock(&id).await?;
+    tracing::info!(product_id = %id, "stock level deleted");
+    Ok(stockroom_http::no_content())
 }

@@ -1,29 +1,26 @@
 //! The inventory service: each product's stock level, changed only by conditional writes, so
 //! concurrent decrements can never sell a unit twice or take a level below zero.
 //!
-//! Each endpoint is one Lambda function, built like the catalog's: a tiny main in
-//! `src/bin/<operation>.rs` opens the process's store ([`stockroom_store::Store`]), takes the
-//! inventory port, and runs the handler of the same name from this library.
+//! Each endpoint is one Lambda function, wired like the catalog's: one variant of
+//! [`Operation`], and a main in `src/bin/<operation>.rs` that is `stockroom_http::serve` of it.
 
 mod errors;
 mod handlers;
 
-pub use errors::{
-    ChangeStockError, DeleteStockError, GetStockError, ListStockError, SetStockError,
-};
+pub use errors::{ChangeStockError, DeleteStockError, GetStockError, SetStockError};
 pub use handlers::{
     decrement_stock, delete_stock, get_stock, list_stock, release_stock, reserve_stock, set_stock,
 };
 
 stockroom_http::operations! {
     /// Every inventory endpoint, named by its binary (and its template.yaml `Binary` property).
-    pub enum Operation for stockroom_store::Store {
-        ListStock = "list_stock" => |s, c, r| list_stock(&*s.inventory()?, c, r).await,
-        GetStock = "get_stock" => |s, c, r| get_stock(&*s.inventory()?, c, r).await,
-        SetStock = "set_stock" => |s, c, r| set_stock(&*s.inventory()?, c, r).await,
-        DecrementStock = "decrement_stock" => |s, c, r| decrement_stock(&*s.inventory()?, c, r).await,
-        ReserveStock = "reserve_stock" => |s, c, r| reserve_stock(&*s.inventory()?, c, r).await,
-        ReleaseStock = "release_stock" => |s, c, r| release_stock(&*s.inventory()?, c, r).await,
-        DeleteStock = "delete_stock" => |s, c, r| delete_stock(&*s.inventory()?, c, r).await,
+    pub enum Operation for stockroom_store::Store, port inventory {
+        ListStock = "list_stock" => list_stock,
+        GetStock = "get_stock" => get_stock,
+        SetStock = "set_stock" => set_stock,
+        DecrementStock = "decrement_stock" => decrement_stock,
+        ReserveStock = "reserve_stock" => reserve_stock,
+        ReleaseStock = "release_stock" => release_stock,
+        DeleteStock = "delete_stock" => delete_stock,
     }
 }

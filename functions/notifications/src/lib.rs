@@ -17,12 +17,10 @@
 //! Locally the dev server runs the same consumers over the embedded store's change feed.
 
 pub mod consumers;
-mod errors;
 mod handlers;
 pub mod notifier;
 
 pub use consumers::{Consumers, THRESHOLD_VAR, threshold_from_env};
-pub use errors::ListNotificationsError;
 pub use handlers::list_notifications;
 
 use aws_lambda_events::event::dynamodb::Event;
@@ -30,8 +28,8 @@ use aws_lambda_events::event::streams::DynamoDbEventResponse;
 
 stockroom_http::operations! {
     /// The notifications endpoint, named by its binary (and its template.yaml `Binary` property).
-    pub enum Operation for stockroom_store::Store {
-        ListNotifications = "list_notifications" => |s, c, r| list_notifications(&*s.notifications()?, c, r).await,
+    pub enum Operation for stockroom_store::Store, port notifications {
+        ListNotifications = "list_notifications" => list_notifications,
     }
 }
 

@@ -84,15 +84,6 @@ impl PlaceOrderError {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ListOrdersError {
-    #[error(transparent)]
-    Request(#[from] RequestError),
-    #[error("failed to list orders")]
-    Unexpected(#[source] anyhow::Error),
-}
-api_error!(ListOrdersError {});
-
-#[derive(Debug, thiserror::Error)]
 pub enum GetOrderError {
     #[error(transparent)]
     Request(#[from] RequestError),

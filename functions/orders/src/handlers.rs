@@ -1,6 +1,7 @@
 //! The five orders handlers. Each parses its request into domain values, calls its store port
 //! once, and answers success or its operation's error.
 
+use anyhow::Context as _;
 use http::{HeaderValue, StatusCode};
 use serde::Deserialize;
 use stockroom_domain::orders::{
@@ -8,11 +9,12 @@ use stockroom_domain::orders::{
 };
 use stockroom_domain::{FieldError, timestamp};
 use stockroom_http::{
-    Body, Caller, QueryParams, Request, RequestError, Response, json_body, path_param, respond,
+    Body, Caller, OperationError, QueryParams, Request, RequestError, Response, json_body,
+    path_param,
 };
 use stockroom_store::orders::{OrderQuery, OrderReader, OrderWriter, OrdersStore, PlaceOrder};
 
-use crate::errors::{ChangeOrderError, GetOrderError, ListOrdersError, PlaceOrderError};
+use crate::errors::{ChangeOrderError, GetOrderError, PlaceOrderError};
 
 /// The request header that makes `POST /orders` (and checkout) safe to retry.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -108,65 +110,62 @@ fn place_request(req: &Request, caller: &Caller) -> Result<PlaceOrder, RequestEr
 /// administrator may name any customer). With an `Idempotency-Key` already used for the same
 /// body, answers that first order again (`Idempotent-Replayed: true`).
 #[tracing::instrument(skip_all, fields(route = "POST /orders"))]
-pub async fn place_order(store: &dyn OrderWriter, caller: Caller, req: Request) -> Response<Body> {
-    respond(
-        async {
-            let order = place_request(&req, &caller)?;
-            let key = order.key.as_ref().map(|k| k.as_str().to_owned());
-            let placed = store
-                .place_order(&order)
-                .await
-                .map_err(|err| PlaceOrderError::from_store(err, key.as_deref()))?;
-            let order = &placed.order;
-            tracing::info!(
-                order_id = %order.id,
-                customer_id = %order.customer_id,
-                lines = order.items.len(),
-                total = order.total,
-                replayed = placed.replayed,
-                "order placed"
-            );
-            let mut response = stockroom_http::created(&format!("/orders/{}", order.id), order);
-            if !placed.replayed {
-                stockroom_telemetry::metrics::order_placed();
-            }
-            if placed.replayed {
-                response
-                    .headers_mut()
-                    .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
-            }
-            Ok::<_, PlaceOrderError>(response)
-        }
-        .await,
-    )
+pub async fn place_order(
+    store: &dyn OrderWriter,
+    caller: Caller,
+    req: Request,
+) -> Result<Response<Body>, PlaceOrderError> {
+    let order = place_request(&req, &caller)?;
+    let key = order.key.as_ref().map(|k| k.as_str().to_owned());
+    let placed = store
+        .place_order(&order)
+        .await
+        .map_err(|err| PlaceOrderError::from_store(err, key.as_deref()))?;
+    let order = &placed.order;
+    tracing::info!(
+        order_id = %order.id,
+        customer_id = %order.customer_id,
+        lines = order.items.len(),
+        total = order.total,
+        replayed = placed.replayed,
+        "order placed"
+    );
+    let mut response = stockroom_http::created(&format!("/orders/{}", order.id), order);
+    if !placed.replayed {
+        stockroom_telemetry::metrics::order_placed();
+    }
+    if placed.replayed {
+        response
+            .headers_mut()
+            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    }
+    Ok(response)
 }
 
 /// `GET /orders?customer_id=&limit=&cursor=`: one page of a customer's orders, newest first:
 /// the caller's own when `customer_id` is left out; another customer's only for an
 /// administrator.
 #[tracing::instrument(skip_all, fields(route = "GET /orders"))]
-pub async fn list_orders(store: &dyn OrderReader, caller: Caller, req: Request) -> Response<Body> {
-    respond(
-        async {
-            caller.signed_in()?;
-            let mut params = QueryParams::new(&req);
-            let customer =
-                params.optional("customer_id", |s| CustomerId::parse_field("customer_id", s));
-            let (limit, after) = params.page::<OrderKey>();
-            params.finish()?;
-            let customer_id = caller.customer_for(customer)?;
-            let page = store
-                .list_orders(&OrderQuery {
-                    customer_id,
-                    limit,
-                    after,
-                })
-                .await
-                .map_err(ListOrdersError::Unexpected)?;
-            Ok::<_, ListOrdersError>(stockroom_http::json(StatusCode::OK, &page))
-        }
-        .await,
-    )
+pub async fn list_orders(
+    store: &dyn OrderReader,
+    caller: Caller,
+    req: Request,
+) -> Result<Response<Body>, OperationError> {
+    caller.signed_in()?;
+    let mut params = QueryParams::new(&req);
+    let customer = params.optional("customer_id", |s| CustomerId::parse_field("customer_id", s));
+    let (limit, after) = params.page::<OrderKey>();
+    params.finish()?;
+    let customer_id = caller.customer_for(customer)?;
+    let page = store
+        .list_orders(&OrderQuery {
+            customer_id,
+            limit,
+            after,
+        })
+        .await
+        .context("failed to list orders")?;
+    Ok(stockroom_http::json(StatusCode::OK, &page))
 }
 
 /// The order `id`, provided the caller may see it: its customer's or an administrator's.
@@ -184,21 +183,20 @@ async fn own_order(
 
 /// `GET /orders/{id}`: the caller's own order (any order for an administrator).
 #[tracing::instrument(skip_all, fields(route = "GET /orders/{id}"))]
-pub async fn get_order(store: &dyn OrderReader, caller: Caller, req: Request) -> Response<Body> {
-    respond(
-        async {
-            caller.signed_in()?;
-            let id = order_id(&req)?;
-            match own_order(store, &caller, &id)
-                .await
-                .map_err(GetOrderError::Unexpected)?
-            {
-                Some(order) => Ok(stockroom_http::json(StatusCode::OK, &order)),
-                None => Err(GetOrderError::NotFound(id)),
-            }
-        }
-        .await,
-    )
+pub async fn get_order(
+    store: &dyn OrderReader,
+    caller: Caller,
+    req: Request,
+) -> Result<Response<Body>, GetOrderError> {
+    caller.signed_in()?;
+    let id = order_id(&req)?;
+    match own_order(store, &caller, &id)
+        .await
+        .map_err(GetOrderError::Unexpected)?
+    {
+        Some(order) => Ok(stockroom_http::json(StatusCode::OK, &order)),
+        None => Err(GetOrderError::NotFound(id)),
+    }
 }
 
 async fn change(
@@ -218,41 +216,35 @@ pub async fn update_order_status(
     store: &dyn OrderWriter,
     caller: Caller,
     req: Request,
-) -> Response<Body> {
-    respond(
-        async {
-            caller.admin()?;
-            let id = order_id(&req)?;
-            let input: StatusInput = json_body(&req)?;
-            let to = input
-                .status
-                .ok_or_else(|| FieldError::new("status", "is required"))
-                .and_then(|s| OrderStatus::parse(&s))
-                .map_err(RequestError::from)?;
-            change(store, id, to).await
-        }
-        .await,
-    )
+) -> Result<Response<Body>, ChangeOrderError> {
+    caller.admin()?;
+    let id = order_id(&req)?;
+    let input: StatusInput = json_body(&req)?;
+    let to = input
+        .status
+        .ok_or_else(|| FieldError::new("status", "is required"))
+        .and_then(|s| OrderStatus::parse(&s))
+        .map_err(RequestError::from)?;
+    change(store, id, to).await
 }
 
 /// `POST /orders/{id}/cancel`: cancels a confirmed order and returns its units to `available`.
 /// The caller's own order (any order for an administrator); an order's customer never
 /// changes, so reading it first decides for the write too.
 #[tracing::instrument(skip_all, fields(route = "POST /orders/{id}/cancel"))]
-pub async fn cancel_order(store: &dyn OrdersStore, caller: Caller, req: Request) -> Response<Body> {
-    respond(
-        async {
-            caller.signed_in()?;
-            let id = order_id(&req)?;
-            if own_order(store, &caller, &id)
-                .await
-                .map_err(ChangeOrderError::Unexpected)?
-                .is_none()
-            {
-                return Err(ChangeOrderError::NotFound(id));
-            }
-            change(store, id, OrderStatus::Cancelled).await
-        }
-        .await,
-    )
+pub async fn cancel_order(
+    store: &dyn OrdersStore,
+    caller: Caller,
+    req: Request,
+) -> Result<Response<Body>, ChangeOrderError> {
+    caller.signed_in()?;
+    let id = order_id(&req)?;
+    if own_order(store, &caller, &id)
+        .await
+        .map_err(ChangeOrderError::Unexpected)?
+        .is_none()
+    {
+        return Err(ChangeOrderError::NotFound(id));
+    }
+    change(store, id, OrderStatus::Cancelled).await
 }

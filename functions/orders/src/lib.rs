@@ -2,14 +2,13 @@
 //! and writes the order (and its `Idempotency-Key` record), so a confirmed order always holds
 //! its units; each status change is one transaction that moves them on.
 //!
-//! Each endpoint is one Lambda function, built like the catalog's: a tiny main in
-//! `src/bin/<operation>.rs` opens the process's store ([`stockroom_store::Store`]), takes the
-//! orders port, and runs the handler of the same name from this library.
+//! Each endpoint is one Lambda function, wired like the catalog's: one variant of
+//! [`Operation`], and a main in `src/bin/<operation>.rs` that is `stockroom_http::serve` of it.
 
 mod errors;
 mod handlers;
 
-pub use errors::{ChangeOrderError, GetOrderError, ListOrdersError, PlaceOrderError};
+pub use errors::{ChangeOrderError, GetOrderError, PlaceOrderError};
 pub use handlers::{
     IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, cancel_order, get_order, idempotency_key, list_orders,
     place_order, update_order_status,
@@ -17,11 +16,11 @@ pub use handlers::{
 
 stockroom_http::operations! {
     /// Every orders endpoint, named by its binary (and its template.yaml `Binary` property).
-    pub enum Operation for stockroom_store::Store {
-        PlaceOrder = "place_order" => |s, c, r| place_order(&*s.orders()?, c, r).await,
-        ListOrders = "list_orders" => |s, c, r| list_orders(&*s.orders()?, c, r).await,
-        GetOrder = "get_order" => |s, c, r| get_order(&*s.orders()?, c, r).await,
-        UpdateOrderStatus = "update_order_status" => |s, c, r| update_order_status(&*s.orders()?, c, r).await,
-        CancelOrder = "cancel_order" => |s, c, r| cancel_order(&*s.orders()?, c, r).await,
+    pub enum Operation for stockroom_store::Store, port orders {
+        PlaceOrder = "place_order" => place_order,
+        ListOrders = "list_orders" => list_orders,
+        GetOrder = "get_order" => get_order,
+        UpdateOrderStatus = "update_order_status" => update_order_status,
+        CancelOrder = "cancel_order" => cancel_order,
     }
 }

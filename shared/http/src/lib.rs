@@ -1,11 +1,11 @@
 //! The HTTP edge every function shares: turning API Gateway requests into domain input and
 //! operation errors into `application/problem+json` responses.
 //!
-//! Handlers parse with [`json_body`], [`path_param`] and [`QueryParams`], and answer errors with
-//! [`error_response`] (through [`respond`]), the one place where an error becomes a status code.
+//! Handlers parse with [`json_body`], [`path_param`] and [`QueryParams`], and return their
+//! operation's error; [`error_response`] is the one place where an error becomes a status code.
 //! A 5xx body never says what went wrong inside; the whole cause chain goes to the log instead.
 //! Each service declares its error enums with [`api_error!`] and its endpoints with
-//! [`operations!`].
+//! [`operations!`], and a function's main is [`serve`] of one of those operations.
 
 mod caller;
 mod observe;
@@ -17,7 +17,7 @@ mod response;
 pub use caller::{ADMIN_GROUP, Caller, Principal};
 pub use lambda_http::{Body, Request, Response};
 pub use observe::{observe, run};
-pub use operation::{BoxResponse, Endpoints, internal_error, respond};
+pub use operation::{BoxResponse, Endpoints, Open, OperationError, internal_error, respond, serve};
 pub use problem::{ApiError, ErrorKind, Problem, error_response};
 pub use request::{
     MAX_BODY_BYTES, QueryParams, RequestError, customer_field, json_body, path_param, sent,

@@ -65,11 +65,8 @@ where
 }
 
 /// Runs an API function: `handler` answers every request, through [`observe`], under the
-/// runtime's telemetry layers ([`stockroom_telemetry::lambda::run`]). What each main calls:
-///
-/// ```ignore
-/// stockroom_http::run(|caller, req| stockroom_orders::get_order(&*store, caller, req)).await
-/// ```
+/// runtime's telemetry layers ([`stockroom_telemetry::lambda::run`]). What [`crate::serve`]
+/// runs each endpoint with.
 ///
 /// # Errors
 /// When the runtime API fails.

@@ -1,26 +1,90 @@
-//! What every service crate shares around its handlers: the error-enum glue ([`api_error!`]),
-//! [`respond`], and the list of a service's endpoints ([`operations!`]), written once per
-//! service and read by the dev server, which serves any service through [`Endpoints`].
+//! How a service's endpoints are wired, once: each service lists its operations with
+//! [`operations!`] (an enum with one variant per function binary), and every way of reaching a
+//! handler goes through that enum's [`Endpoints`]: a function's main
+//! (`stockroom_http::serve(stockroom_orders::Operation::PlaceOrder)`), the dev server and
+//! `cargo lambda watch` (through the dev server's registry), the bench and the tests.
+//!
+//! Handlers return `Result<Response<Body>, TheirError>`; the edge turns the error into a
+//! problem response ([`error_response`]), so no handler formats one itself.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use lambda_http::{Body, Response};
 
-use crate::{ApiError, Caller, ErrorKind, Problem, error_response};
+use crate::{ApiError, Caller, ErrorKind, FieldError, Problem, RequestError, error_response};
 
 /// A handler's answer, boxed so a registry can hold handlers of every service.
 pub type BoxResponse<'a> = Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
 
+/// What a function opens once, at cold start, and hands to every invocation: the process's
+/// store, or nothing for an endpoint that needs none.
+pub trait Open: Sized + Send + Sync + 'static {
+    /// # Errors
+    /// When the store is misconfigured: the function's init fails, as Lambda reports it.
+    fn open() -> impl Future<Output = anyhow::Result<Self>> + Send;
+}
+
+/// An endpoint that uses no store (`GET /health`) opens nothing.
+impl Open for () {
+    async fn open() -> anyhow::Result<Self> {
+        Ok(())
+    }
+}
+
+/// The one store of every service: the tables template.yaml's Globals name, or the embedded
+/// file.
+impl Open for stockroom_store::Store {
+    async fn open() -> anyhow::Result<Self> {
+        Self::from_env().await
+    }
+}
+
 /// A service's endpoints: each the handler of one function binary (its template.yaml
-/// `Metadata.BuildProperties.Binary`), callable with the process's store `S`.
-pub trait Endpoints<S: ?Sized>: Copy + Send + Sync + 'static {
+/// `Metadata.BuildProperties.Binary`).
+pub trait Endpoints: Copy + Send + Sync + 'static {
+    /// What the handlers are called with.
+    type Store: Open;
     /// Every endpoint of the service.
     fn all() -> &'static [Self];
     /// The binary (and so the Lambda function) this endpoint is.
     fn binary(self) -> &'static str;
+    /// Whether `store` has what this endpoint uses (its table names, say), checked at cold
+    /// start so a misconfigured function fails its init rather than every request.
+    ///
+    /// # Errors
+    /// What is missing.
+    fn check(self, store: &Self::Store) -> anyhow::Result<()>;
     /// Runs this endpoint's handler for `caller`, as its Lambda function would.
-    fn call<'a>(self, store: &'a S, caller: Caller, req: lambda_http::Request) -> BoxResponse<'a>;
+    fn call<'a>(
+        self,
+        store: &'a Self::Store,
+        caller: Caller,
+        req: lambda_http::Request,
+    ) -> BoxResponse<'a>;
+}
+
+/// Runs `operation` as this process's Lambda function: telemetry first, then its store, opened
+/// once, then every request through [`crate::run`]. All an API function's main does:
+///
+/// ```ignore
+/// fn main() -> Result<(), lambda_http::Error> {
+///     stockroom_http::serve(stockroom_orders::Operation::PlaceOrder)
+/// }
+/// ```
+///
+/// # Errors
+/// When the store cannot be opened, lacks what the endpoint uses, or the runtime API fails.
+pub fn serve<O: Endpoints>(operation: O) -> Result<(), lambda_runtime::Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(async move {
+            stockroom_telemetry::init();
+            let store = O::Store::open().await?;
+            operation.check(&store)?;
+            crate::run(|caller, req| operation.call(&store, caller, req)).await
+        })
 }
 
 /// A handler's result as a response: success as it is, an error through [`error_response`].
@@ -32,11 +96,34 @@ pub fn respond<E: ApiError>(result: Result<Response<Body>, E>) -> Response<Body>
 /// configured with, say). The body says nothing; the cause chain goes to the log.
 pub fn internal_error(err: &anyhow::Error) -> Response<Body> {
     tracing::error!(error.chain = %format!("{err:#}"), "request failed");
-    Problem::new(
-        ErrorKind::Internal,
-        "Something went wrong on our side. Try again later.",
-    )
-    .into_response()
+    Problem::internal().into_response()
+}
+
+/// The error of an operation that can fail only on its request or unexpectedly (a list, say):
+/// one type instead of an enum per such operation. Give the unexpected failure its context
+/// (`.context("failed to list orders")`) where it happens.
+#[derive(Debug, thiserror::Error)]
+pub enum OperationError {
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl ApiError for OperationError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Request(err) => err.kind(),
+            Self::Unexpected(_) => ErrorKind::Internal,
+        }
+    }
+
+    fn field_errors(&self) -> &[FieldError] {
+        match self {
+            Self::Request(err) => err.field_errors(),
+            Self::Unexpected(_) => &[],
+        }
+    }
 }
 
 /// Implements [`ApiError`] for an operation's error enum, which has a `Request(RequestError)`
@@ -69,15 +156,16 @@ macro_rules! api_error {
 }
 
 /// A service's endpoint list, written once: an enum with one variant per function binary and
-/// its [`Endpoints`] implementation. Each entry names the binary and how to call its handler
-/// with the store (`s`), the caller (`c`) and the request (`r`); `?` on the store's port
-/// accessors answers a 500.
+/// its [`Endpoints`] implementation. The header names the store and the one port accessor the
+/// service's handlers take (`orders` calls `store.orders()`); each entry names the variant, its
+/// binary and its handler, an `async fn(&dyn Port, Caller, Request) -> Result<Response<Body>, E>`
+/// with `E:` [`ApiError`].
 ///
 /// ```ignore
 /// operations! {
-///     pub enum Operation for stockroom_store::Store {
-///         GetProduct = "get_product" => |s, _c, r| get_product(&*s.catalog()?, r).await,
-///         CreateProduct = "create_product" => |s, c, r| create_product(&*s.catalog()?, c, r).await,
+///     pub enum Operation for stockroom_store::Store, port orders {
+///         PlaceOrder = "place_order" => place_order,
+///         GetOrder = "get_order" => get_order,
 ///     }
 /// }
 /// ```
@@ -85,8 +173,8 @@ macro_rules! api_error {
 macro_rules! operations {
     (
         $(#[$meta:meta])*
-        $vis:vis enum $name:ident for $store:ty {
-            $( $(#[$vmeta:meta])* $variant:ident = $binary:literal => |$s:ident, $c:ident, $r:ident| $call:expr ),* $(,)?
+        $vis:vis enum $name:ident for $store:ty, port $port:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $binary:literal => $handler:path ),* $(,)?
         }
     ) => {
         $(#[$meta])*
@@ -95,7 +183,9 @@ macro_rules! operations {
             $( $(#[$vmeta])* $variant, )*
         }
 
-        impl $crate::Endpoints<$store> for $name {
+        impl $crate::Endpoints for $name {
+            type Store = $store;
+
             fn all() -> &'static [Self] {
                 &[$(Self::$variant),*]
             }
@@ -106,6 +196,10 @@ macro_rules! operations {
                 }
             }
 
+            fn check(self, store: &$store) -> $crate::__anyhow::Result<()> {
+                store.$port().map(drop)
+            }
+
             fn call<'a>(
                 self,
                 store: &'a $store,
@@ -113,18 +207,13 @@ macro_rules! operations {
                 req: $crate::Request,
             ) -> $crate::BoxResponse<'a> {
                 Box::pin(async move {
-                    let result: $crate::__anyhow::Result<$crate::Response<$crate::Body>> = async {
-                        Ok(match self {
-                            $(Self::$variant => {
-                                let $s = store;
-                                let $c = caller;
-                                let $r = req;
-                                $call
-                            })*
-                        })
+                    let port = match store.$port() {
+                        Ok(port) => port,
+                        Err(err) => return $crate::internal_error(&err),
+                    };
+                    match self {
+                        $(Self::$variant => $crate::respond($handler(&*port, caller, req).await),)*
                     }
-                    .await;
-                    result.unwrap_or_else(|err| $crate::internal_error(&err))
                 })
             }
         }

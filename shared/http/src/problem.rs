@@ -115,6 +115,15 @@ impl Problem {
         }
     }
 
+    /// The one 500 every failure inside the service answers: it says nothing about the cause,
+    /// which goes to the log where the failure is caught.
+    pub fn internal() -> Self {
+        Self::new(
+            ErrorKind::Internal,
+            "Something went wrong on our side. Try again later.",
+        )
+    }
+
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
         self.errors = errors;
         self
@@ -137,14 +146,12 @@ impl Problem {
 /// message; server errors carry a fixed sentence, and their cause chain is logged.
 pub fn error_response<E: ApiError + ?Sized>(err: &E) -> Response<Body> {
     let kind = err.kind();
-    let detail = if kind == ErrorKind::Internal {
+    if kind == ErrorKind::Internal {
         tracing::error!(error.chain = %chain(err), "request failed");
-        String::from("Something went wrong on our side. Try again later.")
-    } else {
-        tracing::info!(error = %err, status = kind.status().as_u16(), "request rejected");
-        err.to_string()
-    };
-    Problem::new(kind, detail)
+        return Problem::internal().into_response();
+    }
+    tracing::info!(error = %err, status = kind.status().as_u16(), "request rejected");
+    Problem::new(kind, err.to_string())
         .with_errors(err.field_errors().to_vec())
         .into_response()
 }

@@ -19,11 +19,7 @@ pub fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<Bo
         // Our own types always serialize; if one ever does not, that is a 500, not a panic.
         Err(err) => {
             tracing::error!(error = %err, "failed to serialize a response body");
-            crate::Problem::new(
-                crate::ErrorKind::Internal,
-                "Something went wrong on our side. Try again later.",
-            )
-            .into_response()
+            crate::Problem::internal().into_response()
         }
     }
 }

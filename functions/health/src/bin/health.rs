@@ -1,9 +1,5 @@
-//! The `health` Lambda function; see the crate docs.
+//! The `health` Lambda function; see the crate docs for the pattern.
 
-use lambda_http::Error;
-
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    stockroom_telemetry::init();
-    stockroom_http::run(|_, req| stockroom_health::health(req)).await
+fn main() -> Result<(), lambda_http::Error> {
+    stockroom_http::serve(stockroom_health::Operation::Health)
 }

@@ -1,12 +1,5 @@
 //! The `release_stock` Lambda function; see the crate docs for the pattern.
 
-use lambda_http::Error;
-use stockroom_store::Store;
-
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    stockroom_telemetry::init();
-    let store = Store::from_env().await?.inventory()?;
-    stockroom_http::run(|caller, req| stockroom_inventory::release_stock(&*store, caller, req))
-        .await
+fn main() -> Result<(), lambda_http::Error> {
+    stockroom_http::serve(stockroom_inventory::Operation::ReleaseStock)
 }
