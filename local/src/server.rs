@@ -13,7 +13,7 @@ use http::{HeaderValue, header};
 use stockroom_http::{ErrorKind, Problem};
 use tracing::Instrument as _;
 
-use crate::auth::{Authorizer, Refusal, SigningKeyPair};
+use crate::auth::{Authorizer, Claims, Refusal, SigningKeyPair};
 use crate::event::{Incoming, event_json, into_request};
 use stockroom_store::Store;
 
@@ -179,69 +179,22 @@ fn segments(raw_path: &str) -> Vec<String> {
 
 /// Routes a request as API Gateway would (the most literal matching route wins), builds its
 /// event and calls the handler in-process.
+/// Serves one request as API Gateway and Lambda would, step by step: find its route (404,
+/// 405), run the route's authorizer (401), read the body (413), build the function's event
+/// (400), then invoke the handler in the function's span.
 async fn invoke(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: axum::extract::Request,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    let path = segments(parts.uri.path());
-    let matching: Vec<_> = app
-        .routes
-        .iter()
-        .filter_map(|(route, handler)| route.matches(&path).map(|params| (route, handler, params)))
-        .collect();
-    if matching.is_empty() {
-        return problem(Problem::new(
-            ErrorKind::NotFound,
-            format!("No route matches {}.", parts.uri.path()),
-        ));
-    }
-    let Some((route, handler, params)) = matching
-        .iter()
-        .filter(|(route, ..)| route.method == parts.method.as_str())
-        .max_by_key(|(route, ..)| route.specificity())
-    else {
-        let mut allowed: Vec<&str> = matching
-            .iter()
-            .map(|(route, ..)| route.method.as_str())
-            .collect();
-        allowed.sort_unstable();
-        allowed.dedup();
-        let mut response = problem(Problem::new(
-            ErrorKind::MethodNotAllowed,
-            format!(
-                "{} does not accept {}; it accepts {}.",
-                parts.uri.path(),
-                parts.method,
-                allowed.join(", ")
-            ),
-        ));
-        if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
-            response.headers_mut().insert(header::ALLOW, value);
-        }
-        return response;
+    let (route, handler, params) = match route(&app, &parts) {
+        Ok(found) => found,
+        Err(response) => return *response,
     };
-    // The route's authorizer, before the function: the claims of a valid token go into the
-    // event; anything else is API Gateway's 401. The token itself is never logged.
-    let claims = match &route.authorizer {
-        None => None,
-        Some(_) => {
-            let authorization = parts
-                .headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok());
-            match app
-                .authorizer
-                .verify(authorization, chrono::Utc::now().timestamp())
-            {
-                Ok(claims) => Some(claims),
-                Err(refusal) => {
-                    tracing::info!(route = %route.key(), reason = %refusal, "unauthorized");
-                    return unauthorized(&refusal);
-                }
-            }
-        }
+    let claims = match authorize(&app, route, &parts) {
+        Ok(claims) => claims,
+        Err(response) => return *response,
     };
     let Ok(body) = axum::body::to_bytes(body, GATEWAY_MAX_BODY).await else {
         return problem(Problem::new(
@@ -249,7 +202,6 @@ async fn invoke(
             "The request body is larger than 10 MB.",
         ));
     };
-
     let request_id = ulid::Ulid::new().to_string();
     let incoming = Incoming {
         method: parts.method.as_str(),
@@ -262,8 +214,102 @@ async fn invoke(
     if let Err(reason) = crate::event::check(&incoming) {
         return problem(Problem::new(ErrorKind::Validation, reason));
     }
-    let event = event_json(&incoming, route, params, &request_id, claims.as_ref());
-    // What Lambda's runtime opens around an invocation, continuing the client's trace.
+    let event = event_json(&incoming, route, &params, &request_id, claims.as_ref());
+    call(
+        &app,
+        route,
+        handler.as_ref(),
+        event,
+        &parts.headers,
+        &request_id,
+    )
+    .await
+}
+
+/// A route that matched a request, its function's handler and the path parameters.
+type Matched<'a> = (&'a Route, &'a Box<dyn Handler>, Vec<(String, String)>);
+
+/// The most specific of the template's routes for the request's path and method, or the 404
+/// (no route has the path) or 405 (with `Allow`) API Gateway would answer.
+fn route<'a>(app: &'a App, parts: &http::request::Parts) -> Result<Matched<'a>, Box<Response>> {
+    let path = segments(parts.uri.path());
+    let matching: Vec<_> = app
+        .routes
+        .iter()
+        .filter_map(|(route, handler)| route.matches(&path).map(|params| (route, handler, params)))
+        .collect();
+    if matching.is_empty() {
+        return Err(Box::new(problem(Problem::new(
+            ErrorKind::NotFound,
+            format!("No route matches {}.", parts.uri.path()),
+        ))));
+    }
+    let mut allowed: Vec<&str> = matching
+        .iter()
+        .map(|(route, ..)| route.method.as_str())
+        .collect();
+    allowed.sort_unstable();
+    allowed.dedup();
+    let allowed = allowed.join(", ");
+    match matching
+        .into_iter()
+        .filter(|(route, ..)| route.method == parts.method.as_str())
+        .max_by_key(|(route, ..)| route.specificity())
+    {
+        Some(found) => Ok(found),
+        None => {
+            let mut response = problem(Problem::new(
+                ErrorKind::MethodNotAllowed,
+                format!(
+                    "{} does not accept {}; it accepts {allowed}.",
+                    parts.uri.path(),
+                    parts.method,
+                ),
+            ));
+            if let Ok(value) = HeaderValue::from_str(&allowed) {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+            Err(Box::new(response))
+        }
+    }
+}
+
+/// The route's authorizer, before the function: the claims of a valid token (for the event),
+/// nothing for a public route, or API Gateway's 401. The token itself is never logged.
+fn authorize(
+    app: &App,
+    route: &Route,
+    parts: &http::request::Parts,
+) -> Result<Option<Claims>, Box<Response>> {
+    if route.authorizer.is_none() {
+        return Ok(None);
+    }
+    let authorization = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match app
+        .authorizer
+        .verify(authorization, chrono::Utc::now().timestamp())
+    {
+        Ok(claims) => Ok(Some(claims)),
+        Err(refusal) => {
+            tracing::info!(route = %route.key(), reason = %refusal, "unauthorized");
+            Err(Box::new(unauthorized(&refusal)))
+        }
+    }
+}
+
+/// Invokes `handler` with `event` inside the span Lambda's runtime opens around an invocation,
+/// continuing the client's trace from `headers`.
+async fn call(
+    app: &App,
+    route: &Route,
+    handler: &dyn Handler,
+    event: serde_json::Value,
+    headers: &http::HeaderMap,
+    request_id: &str,
+) -> Response {
     let span = tracing::info_span!(
         "invoke",
         otel.name = %route.function,
@@ -274,8 +320,7 @@ async fn invoke(
     );
     stockroom_telemetry::otel::continue_trace(
         &span,
-        parts
-            .headers
+        headers
             .iter()
             .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))),
     );
