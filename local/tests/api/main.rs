@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
 
+mod adding_a_service;
 mod dashboards;
 mod e2e;
 mod e2e_access;
