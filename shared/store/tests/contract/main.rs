@@ -39,8 +39,6 @@ macro_rules! contract {
 
 mod carts;
 mod catalog;
-// Not a contract case: the DynamoDB adapter's spans, in this binary so it links once.
-mod dynamodb_spans;
 mod inventory;
 mod notifications;
 mod orders;

@@ -2,6 +2,13 @@
 //! operation and every table it touches: what a trace of a request shows below its handler.
 //!
 //! Needs `AWS_ENDPOINT_URL_DYNAMODB` pointing at a local server, as the contract suite does.
+//!
+//! A test binary of its own, not a module of the contract suite's: it records spans through a
+//! thread's default subscriber, and tracing caches each callsite's interest process-wide, so the
+//! contract cases running beside it without a subscriber can leave the SDK interceptor's span
+//! disabled for it (a run with it inside the contract binary saw no DynamoDB span at all).
+
+#![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
