@@ -5,7 +5,7 @@
 //! the harness makes the changes a consumer notifies about in a scratch embedded store that
 //! lives for the whole run, reads them back from its change feed, and turns them into the
 //! stream event Lambda would deliver. Both adapters store the same item shapes, so the images
-//! are what a DynamoDB stream carries too (`local/tests/moto_stream.rs`
+//! are what a DynamoDB stream carries too (`local/tests/api/moto_stream.rs`
 //! checks the feed's records against moto's own stream). Every batch is new: new orders, new
 //! sequence numbers, so each record is a first delivery unless the row replays it.
 
