@@ -30,6 +30,40 @@ pub struct Sample {
     pub handled: Handled,
     /// The metrics of the EMF documents the function printed (all of which were valid).
     pub emf: std::collections::BTreeSet<String>,
+    /// Where init went, in order: `start` (spawn to `main`), each phase the function logged
+    /// in its `init phases` line, and `to first next` (the rest, until it asked for an event).
+    /// Empty for a function that logs no such line (the floor).
+    pub init_phases: Vec<(String, Duration)>,
+}
+
+/// Where `init` went, from the function's `init phases` log line (see
+/// `stockroom_telemetry::init`) and the time it was spawned at.
+fn init_phases(lines: &[String], spawned_unix_us: u64, init: Duration) -> Vec<(String, Duration)> {
+    let Some(fields) = lines.iter().find_map(|line| {
+        let value: Value = serde_json::from_str(line).ok()?;
+        let fields = value.get("fields")?;
+        (fields["message"] == stockroom_telemetry::init::MESSAGE).then(|| fields.clone())
+    }) else {
+        return Vec::new();
+    };
+    let main_at = fields["main_at_unix_us"]
+        .as_u64()
+        .unwrap_or(spawned_unix_us);
+    let mut phases = vec![(
+        String::from("start"),
+        Duration::from_micros(main_at.saturating_sub(spawned_unix_us)),
+    )];
+    phases.extend(
+        stockroom_telemetry::init::parse(fields["phases"].as_str().unwrap_or(""))
+            .into_iter()
+            .map(|(name, us)| (name, Duration::from_micros(us))),
+    );
+    let accounted: Duration = phases.iter().map(|(_, d)| *d).sum();
+    phases.push((
+        String::from("to first next"),
+        init.saturating_sub(accounted),
+    ));
+    phases
 }
 
 /// The response header `place_order` sets on an answer replayed for a reused idempotency key.
@@ -127,6 +161,9 @@ pub async fn cold_start(
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true);
+    let spawned_unix_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
     let started = std::time::Instant::now();
     let mut child = command
         .spawn()
@@ -185,6 +222,7 @@ pub async fn cold_start(
     let per = calls as f64 / events.len() as f64;
     sample.calls_per_invocation = Some(per);
     sample.handled = Handled::from_log(&lines);
+    sample.init_phases = init_phases(&lines, spawned_unix_us, sample.init);
     for line in lines.iter().filter(|l| emf::is_document(l)) {
         let metrics = emf::check(line).map_err(|why| {
             anyhow::anyhow!(

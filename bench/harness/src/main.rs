@@ -84,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
     }
     report::print_table(rows.iter().filter(|r| r.batches.is_none()), &floor);
     report::print_batch_table(rows.iter().filter(|r| r.batches.is_some()), &floor);
+    report::print_init_phases(&rows);
     report::print_answers(&rows);
     report::print_emf(&rows);
     let broken = report::broken(&floor, &rows);

@@ -154,6 +154,64 @@ pub fn print_batch_table<'r>(rows: impl Iterator<Item = &'r Row>, floor: &Row) {
 /// Every row whose calls did not all answer alike (the table's status is the first call of the
 /// first cold start): a warm call that answers 404 or 409 where the first created or changed
 /// something, or a replay, measures other work than the row says.
+/// Where each row's init went, phase by phase (medians over its cold starts, ms): what the
+/// function's `init phases` line says, with `start` (spawn to `main`) before and `to first
+/// next` (the rest of init) after. Rows whose function logs no phases (the floor) are left out.
+pub fn print_init_phases(rows: &[Row]) {
+    let mut names: Vec<String> = Vec::new();
+    for sample in rows.iter().flat_map(|r| &r.samples) {
+        for (name, _) in &sample.init_phases {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+    }
+    if names.is_empty() {
+        return;
+    }
+    // What remains of init after the logged phases goes last, whichever row named it first.
+    if let Some(at) = names.iter().position(|n| n == "to first next") {
+        let rest = names.remove(at);
+        names.push(rest);
+    }
+    println!("\nInit by phase, median ms over the cold starts:");
+    println!("| function | store | {} | init |", names.join(" | "));
+    println!("|---|---|{}---|", "---|".repeat(names.len()));
+    for row in rows
+        .iter()
+        .filter(|r| r.samples.iter().any(|s| !s.init_phases.is_empty()))
+    {
+        let cells: Vec<String> = names
+            .iter()
+            .map(|name| {
+                let times: Vec<Duration> = row
+                    .samples
+                    .iter()
+                    .filter_map(|s| {
+                        s.init_phases
+                            .iter()
+                            .find(|(n, _)| n == name)
+                            .map(|(_, d)| *d)
+                    })
+                    .collect();
+                if times.is_empty() {
+                    String::from("-")
+                } else {
+                    ms(percentile(&times, 0.5))
+                }
+            })
+            .collect();
+        let init: Vec<Duration> = row.samples.iter().map(|s| s.init).collect();
+        println!(
+            "| {} | {} | {} | {} |",
+            row.name(),
+            row.store,
+            cells.join(" | "),
+            ms(percentile(&init, 0.5))
+        );
+    }
+}
+
 pub fn print_answers(rows: &[Row]) {
     let mut mixed = Vec::new();
     for row in rows {

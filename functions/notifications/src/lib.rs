@@ -64,25 +64,40 @@ impl StreamConsumer {
     }
 }
 
-/// The main of a stream consumer's Lambda function: opens the store and the notifier the
-/// environment describes, reads the low-stock threshold, and runs `consumer` on every event.
+/// The main of a stream consumer's Lambda function: telemetry, then the store and the notifier
+/// the environment describes and the low-stock threshold, then `consumer` on every event. The
+/// time each took at cold start is logged once ([`stockroom_telemetry::init`]).
 ///
 /// # Errors
 /// When the store, the notifier or the threshold is misconfigured (a failed cold start, with
 /// the sentence in the log), or the runtime fails.
-pub async fn run_stream_consumer(consumer: StreamConsumer) -> Result<(), lambda_runtime::Error> {
+pub fn serve(consumer: StreamConsumer) -> Result<(), lambda_runtime::Error> {
     use lambda_runtime::{LambdaEvent, service_fn};
-    let consumers = Consumers {
-        store: stockroom_store::Store::from_env().await?.notifications()?,
-        notifier: notifier::from_env().await?,
-        low_stock_threshold: threshold_from_env()?,
-    };
-    let handler = service_fn(|event: LambdaEvent<Event>| {
-        let consumers = &consumers;
-        async move {
-            Ok::<_, std::convert::Infallible>(consumer.handle(consumers, &event.payload).await)
-        }
-    });
-    stockroom_telemetry::lambda::run(stockroom_telemetry::lambda::Trigger::Datasource, handler)
-        .await
+    let mut init = stockroom_telemetry::init::InitPhases::start();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    init.phase("runtime");
+    runtime.block_on(async move {
+        stockroom_telemetry::init();
+        init.phase("telemetry");
+        let store = stockroom_store::Store::from_env().await?.notifications()?;
+        init.phase("store");
+        let notifier = notifier::from_env().await?;
+        init.phase("notifier");
+        let consumers = Consumers {
+            store,
+            notifier,
+            low_stock_threshold: threshold_from_env()?,
+        };
+        init.log();
+        let handler = service_fn(|event: LambdaEvent<Event>| {
+            let consumers = &consumers;
+            async move {
+                Ok::<_, std::convert::Infallible>(consumer.handle(consumers, &event.payload).await)
+            }
+        });
+        stockroom_telemetry::lambda::run(stockroom_telemetry::lambda::Trigger::Datasource, handler)
+            .await
+    })
 }

@@ -65,7 +65,8 @@ pub trait Endpoints: Copy + Send + Sync + 'static {
 }
 
 /// Runs `operation` as this process's Lambda function: telemetry first, then its store, opened
-/// once, then every request through [`crate::run`]. All an API function's main does:
+/// once, then every request through [`crate::run`]; the time each of those took at cold start
+/// is logged once ([`stockroom_telemetry::init`]). All an API function's main does:
 ///
 /// ```ignore
 /// fn main() -> Result<(), lambda_http::Error> {
@@ -76,15 +77,20 @@ pub trait Endpoints: Copy + Send + Sync + 'static {
 /// # Errors
 /// When the store cannot be opened, lacks what the endpoint uses, or the runtime API fails.
 pub fn serve<O: Endpoints>(operation: O) -> Result<(), lambda_runtime::Error> {
-    tokio::runtime::Builder::new_multi_thread()
+    let mut init = stockroom_telemetry::init::InitPhases::start();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?
-        .block_on(async move {
-            stockroom_telemetry::init();
-            let store = O::Store::open().await?;
-            operation.check(&store)?;
-            crate::run(|caller, req| operation.call(&store, caller, req)).await
-        })
+        .build()?;
+    init.phase("runtime");
+    runtime.block_on(async move {
+        stockroom_telemetry::init();
+        init.phase("telemetry");
+        let store = O::Store::open().await?;
+        operation.check(&store)?;
+        init.phase("store");
+        init.log();
+        crate::run(|caller, req| operation.call(&store, caller, req)).await
+    })
 }
 
 /// A handler's result as a response: success as it is, an error through [`error_response`].

@@ -9,6 +9,7 @@
 //! - **Metrics** ([`metrics`]): CloudWatch Embedded Metric Format on stdout in Lambda, a
 //!   Prometheus registry in the dev server.
 
+pub mod init;
 pub mod lambda;
 pub mod metrics;
 pub mod otel;
