@@ -73,24 +73,24 @@ impl StreamConsumer {
 /// the sentence in the log), or the runtime fails.
 pub fn serve(consumer: StreamConsumer) -> Result<(), lambda_runtime::Error> {
     use lambda_runtime::{LambdaEvent, service_fn};
-    let mut init = stockroom_telemetry::init::InitPhases::start();
+    use stockroom_telemetry::init;
+    init::begin();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    init.phase("runtime");
+    init::phase("runtime");
     runtime.block_on(async move {
         stockroom_telemetry::init();
-        init.phase("telemetry");
+        init::phase("telemetry");
         let store = stockroom_store::Store::from_env().await?.notifications()?;
-        init.phase("store");
+        init::phase("store");
         let notifier = notifier::from_env().await?;
-        init.phase("notifier");
         let consumers = Consumers {
             store,
             notifier,
             low_stock_threshold: threshold_from_env()?,
         };
-        init.log();
+        init::finish("notifier");
         let handler = service_fn(|event: LambdaEvent<Event>| {
             let consumers = &consumers;
             async move {

@@ -77,18 +77,18 @@ pub trait Endpoints: Copy + Send + Sync + 'static {
 /// # Errors
 /// When the store cannot be opened, lacks what the endpoint uses, or the runtime API fails.
 pub fn serve<O: Endpoints>(operation: O) -> Result<(), lambda_runtime::Error> {
-    let mut init = stockroom_telemetry::init::InitPhases::start();
+    use stockroom_telemetry::init;
+    init::begin();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    init.phase("runtime");
+    init::phase("runtime");
     runtime.block_on(async move {
         stockroom_telemetry::init();
-        init.phase("telemetry");
+        init::phase("telemetry");
         let store = O::Store::open().await?;
         operation.check(&store)?;
-        init.phase("store");
-        init.log();
+        init::finish("store");
         crate::run(|caller, req| operation.call(&store, caller, req)).await
     })
 }

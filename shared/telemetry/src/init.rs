@@ -2,6 +2,7 @@
 //! once, as one `init phases` line, just before the runtime asks for its first event. In Lambda
 //! that line is in CloudWatch for every cold start; the bench reads it for its breakdown.
 
+use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// The log target of the `init phases` line.
@@ -57,6 +58,36 @@ impl InitPhases {
             phases = %self.render(),
             "{MESSAGE}"
         );
+    }
+}
+
+/// The init being timed: from [`begin`] to [`finish`], any code on the cold-start path may end
+/// a phase with [`phase`] (the DynamoDB client marks its configuration and its construction).
+static CURRENT: Mutex<Option<InitPhases>> = Mutex::new(None);
+
+/// Starts timing this process's init: the first call in `main`.
+pub fn begin() {
+    if let Ok(mut current) = CURRENT.lock() {
+        *current = Some(InitPhases::start());
+    }
+}
+
+/// Ends the phase `name` of the init being timed; nothing outside one (after [`finish`], in
+/// the dev server, in tests).
+pub fn phase(name: &'static str) {
+    if let Ok(mut current) = CURRENT.lock()
+        && let Some(init) = current.as_mut()
+    {
+        init.phase(name);
+    }
+}
+
+/// Ends the init being timed: its last phase is `name`, and the `init phases` line is logged.
+pub fn finish(name: &'static str) {
+    let init = CURRENT.lock().ok().and_then(|mut current| current.take());
+    if let Some(mut init) = init {
+        init.phase(name);
+        init.log();
     }
 }
 

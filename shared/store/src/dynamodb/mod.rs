@@ -145,11 +145,17 @@ fn table_names(body: &[u8]) -> Vec<String> {
 /// A DynamoDB client configured the way the SDK configures itself: region, credentials and
 /// endpoint from the environment (`AWS_ENDPOINT_URL_DYNAMODB` points it at a local server).
 pub async fn client_from_env() -> Client {
+    // At cold start: what came before (reading the table variables) and the SDK's own
+    // configuration (environment, profile files, region and credential chains) apart.
+    stockroom_telemetry::init::phase("store config");
     let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    stockroom_telemetry::init::phase("sdk config");
     let config = aws_sdk_dynamodb::config::Builder::from(&shared)
         .interceptor(CallLog)
         .build();
-    Client::from_conf(config)
+    let client = Client::from_conf(config);
+    stockroom_telemetry::init::phase("dynamodb client");
+    client
 }
 
 pub(crate) fn to_item(value: &impl Serialize) -> anyhow::Result<Item> {
