@@ -122,4 +122,21 @@ mod tests {
             [(String::from("store"), 12)]
         );
     }
+
+    #[test]
+    fn a_phase_outside_an_init_being_timed_is_ignored() {
+        phase("nothing");
+        finish("nothing");
+        begin();
+        phase("runtime");
+        let rendered = CURRENT
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(InitPhases::render)
+            .unwrap();
+        assert!(rendered.starts_with("runtime="), "{rendered}");
+        finish("store");
+        assert!(CURRENT.lock().unwrap().is_none());
+    }
 }
