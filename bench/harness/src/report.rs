@@ -154,25 +154,40 @@ pub fn print_batch_table<'r>(rows: impl Iterator<Item = &'r Row>, floor: &Row) {
 /// Every row whose calls did not all answer alike (the table's status is the first call of the
 /// first cold start): a warm call that answers 404 or 409 where the first created or changed
 /// something, or a replay, measures other work than the row says.
-/// Where each row's init went, phase by phase (medians over its cold starts, ms): what the
-/// function's `init phases` line says, with `start` (spawn to `main`) before and `to first
-/// next` (the rest of init) after. Rows whose function logs no phases (the floor) are left out.
-pub fn print_init_phases(rows: &[Row]) {
+/// The phase columns in the order the phases happen: a phase one row has and an earlier row had
+/// not goes right after the phase it follows in its own row; what remains of init (`to first
+/// next`) goes last.
+fn phase_columns(rows: &[Row]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for sample in rows.iter().flat_map(|r| &r.samples) {
+        let mut after: Option<usize> = None;
         for (name, _) in &sample.init_phases {
-            if !names.contains(name) {
-                names.push(name.clone());
-            }
+            let at = match names.iter().position(|n| n == name) {
+                Some(at) => at,
+                None => {
+                    let at = after.map_or(names.len(), |a| a + 1);
+                    names.insert(at, name.clone());
+                    at
+                }
+            };
+            after = Some(at);
         }
-    }
-    if names.is_empty() {
-        return;
     }
     // What remains of init after the logged phases goes last, whichever row named it first.
     if let Some(at) = names.iter().position(|n| n == "to first next") {
         let rest = names.remove(at);
         names.push(rest);
+    }
+    names
+}
+
+/// Where each row's init went, phase by phase (medians over its cold starts, ms): what the
+/// function's `init phases` line says, with `start` (spawn to `main`) before and `to first
+/// next` (the rest of init) after. Rows whose function logs no phases (the floor) are left out.
+pub fn print_init_phases(rows: &[Row]) {
+    let names = phase_columns(rows);
+    if names.is_empty() {
+        return;
     }
     println!("\nInit by phase, median ms over the cold starts:");
     println!("| function | store | {} | init |", names.join(" | "));
@@ -306,4 +321,51 @@ pub fn broken(floor: &Row, rows: &[Row]) -> Vec<String> {
         }
     }
     broken
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cold_start::Sample;
+
+    fn row(phases: &[&str]) -> Row {
+        Row {
+            function: String::from("f"),
+            batches: None,
+            store: "dynamodb",
+            samples: vec![Sample {
+                init_phases: phases
+                    .iter()
+                    .map(|p| ((*p).to_owned(), Duration::ZERO))
+                    .collect(),
+                ..Sample::default()
+            }],
+        }
+    }
+
+    #[test]
+    fn phase_columns_follow_the_order_phases_happen_in_whichever_row_comes_first() {
+        let rows = [
+            row(&["start", "runtime", "store", "to first next"]),
+            row(&[
+                "start",
+                "runtime",
+                "store config",
+                "sdk config",
+                "store",
+                "to first next",
+            ]),
+        ];
+        assert_eq!(
+            phase_columns(&rows),
+            [
+                "start",
+                "runtime",
+                "store config",
+                "sdk config",
+                "store",
+                "to first next"
+            ]
+        );
+    }
 }
