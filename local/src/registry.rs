@@ -42,7 +42,16 @@ where
     }
 
     fn call<'a>(&self, store: &'a Store, caller: Caller, req: Request) -> BoxResponse<'a> {
-        Endpoints::call(*self, Part::of(store), caller, req)
+        // A function takes its port once, at cold start; the dev server per request, which on
+        // its embedded store is a clone of the store's handle.
+        let operation = *self;
+        let port = O::port(Part::of(store));
+        Box::pin(async move {
+            match port {
+                Ok(port) => Endpoints::call(operation, &port, caller, req).await,
+                Err(err) => stockroom_http::internal_error(&err),
+            }
+        })
     }
 }
 

@@ -15,7 +15,7 @@ pub use handlers::{
 
 stockroom_http::operations! {
     /// Every carts endpoint, named by its binary (and its template.yaml `Binary` property).
-    pub enum Operation for stockroom_store::Store, port carts {
+    pub enum Operation for stockroom_store::Store, port carts: stockroom_store::carts::CartsStore {
         GetCart = "get_cart" => get_cart,
         AddCartItem = "add_cart_item" => add_cart_item,
         SetCartItem = "set_cart_item" => set_cart_item,

@@ -46,11 +46,13 @@ impl Endpoints for Operation {
         "health"
     }
 
-    fn check(self, _store: &()) -> anyhow::Result<()> {
+    type Port = ();
+
+    fn port(_store: &()) -> anyhow::Result<()> {
         Ok(())
     }
 
-    fn call<'a>(self, _store: &'a (), _caller: Caller, req: Request) -> BoxResponse<'a> {
+    fn call<'a>(self, _port: &'a (), _caller: Caller, req: Request) -> BoxResponse<'a> {
         Box::pin(health(req))
     }
 }

@@ -14,7 +14,7 @@ pub use handlers::{
 
 stockroom_http::operations! {
     /// Every inventory endpoint, named by its binary (and its template.yaml `Binary` property).
-    pub enum Operation for stockroom_store::Store, port inventory {
+    pub enum Operation for stockroom_store::Store, port inventory: stockroom_store::inventory::InventoryStore {
         ListStock = "list_stock" => list_stock,
         GetStock = "get_stock" => get_stock,
         SetStock = "set_stock" => set_stock,

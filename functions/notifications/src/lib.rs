@@ -28,7 +28,7 @@ use aws_lambda_events::event::streams::DynamoDbEventResponse;
 
 stockroom_http::operations! {
     /// The notifications endpoint, named by its binary (and its template.yaml `Binary` property).
-    pub enum Operation for stockroom_store::Store, port notifications {
+    pub enum Operation for stockroom_store::Store, port notifications: stockroom_store::notifications::NotificationsStore {
         ListNotifications = "list_notifications" => list_notifications,
     }
 }

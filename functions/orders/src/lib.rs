@@ -16,7 +16,7 @@ pub use handlers::{
 
 stockroom_http::operations! {
     /// Every orders endpoint, named by its binary (and its template.yaml `Binary` property).
-    pub enum Operation for stockroom_store::Store, port orders {
+    pub enum Operation for stockroom_store::Store, port orders: stockroom_store::orders::OrdersStore {
         PlaceOrder = "place_order" => place_order,
         ListOrders = "list_orders" => list_orders,
         GetOrder = "get_order" => get_order,

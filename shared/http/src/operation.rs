@@ -49,23 +49,26 @@ pub trait Endpoints: Copy + Send + Sync + 'static {
     fn all() -> &'static [Self];
     /// The binary (and so the Lambda function) this endpoint is.
     fn binary(self) -> &'static str;
-    /// Whether `store` has what this endpoint uses (its table names, say), checked at cold
-    /// start so a misconfigured function fails its init rather than every request.
+    /// What the service's handlers take: its port of `Store`.
+    type Port: Send + Sync + 'static;
+    /// The service's port of `store`. A function takes it once, at cold start, so a
+    /// misconfigured function (a table variable missing, say) fails its init rather than every
+    /// request, and no request rebuilds it.
     ///
     /// # Errors
     /// What is missing.
-    fn check(self, store: &Self::Store) -> anyhow::Result<()>;
+    fn port(store: &Self::Store) -> anyhow::Result<Self::Port>;
     /// Runs this endpoint's handler for `caller`, as its Lambda function would.
     fn call<'a>(
         self,
-        store: &'a Self::Store,
+        port: &'a Self::Port,
         caller: Caller,
         req: lambda_http::Request,
     ) -> BoxResponse<'a>;
 }
 
 /// Runs `operation` as this process's Lambda function: telemetry first, then its store, opened
-/// once, then every request through [`crate::run`]; the time each of those took at cold start
+/// once, and the service's port of it, then every request through [`crate::run`]; the time each of those took at cold start
 /// is logged once ([`stockroom_telemetry::init`]). All an API function's main does:
 ///
 /// ```ignore
@@ -86,10 +89,9 @@ pub fn serve<O: Endpoints>(operation: O) -> Result<(), lambda_runtime::Error> {
     runtime.block_on(async move {
         stockroom_telemetry::init();
         init::phase("telemetry");
-        let store = O::Store::open().await?;
-        operation.check(&store)?;
+        let port = O::port(&O::Store::open().await?)?;
         init::finish("store");
-        crate::run(|caller, req| operation.call(&store, caller, req)).await
+        crate::run(|caller, req| operation.call(&port, caller, req)).await
     })
 }
 
@@ -162,14 +164,14 @@ macro_rules! api_error {
 }
 
 /// A service's endpoint list, written once: an enum with one variant per function binary and
-/// its [`Endpoints`] implementation. The header names the store and the one port accessor the
-/// service's handlers take (`orders` calls `store.orders()`); each entry names the variant, its
-/// binary and its handler, an `async fn(&dyn Port, Caller, Request) -> Result<Response<Body>, E>`
-/// with `E:` [`ApiError`].
+/// its [`Endpoints`] implementation. The header names the store and the one port the service's
+/// handlers take, by its accessor and its trait (`orders: OrdersStore` is `store.orders()`, an
+/// `Arc<dyn OrdersStore>`); each entry names the variant, its binary and its handler, an
+/// `async fn(&dyn Port, Caller, Request) -> Result<Response<Body>, E>` with `E:` [`ApiError`].
 ///
 /// ```ignore
 /// operations! {
-///     pub enum Operation for stockroom_store::Store, port orders {
+///     pub enum Operation for stockroom_store::Store, port orders: stockroom_store::orders::OrdersStore {
 ///         PlaceOrder = "place_order" => place_order,
 ///         GetOrder = "get_order" => get_order,
 ///     }
@@ -179,7 +181,7 @@ macro_rules! api_error {
 macro_rules! operations {
     (
         $(#[$meta:meta])*
-        $vis:vis enum $name:ident for $store:ty, port $port:ident {
+        $vis:vis enum $name:ident for $store:ty, port $port:ident: $trait:path {
             $( $(#[$vmeta:meta])* $variant:ident = $binary:literal => $handler:path ),* $(,)?
         }
     ) => {
@@ -191,6 +193,7 @@ macro_rules! operations {
 
         impl $crate::Endpoints for $name {
             type Store = $store;
+            type Port = ::std::sync::Arc<dyn $trait>;
 
             fn all() -> &'static [Self] {
                 &[$(Self::$variant),*]
@@ -202,23 +205,19 @@ macro_rules! operations {
                 }
             }
 
-            fn check(self, store: &$store) -> $crate::__anyhow::Result<()> {
-                store.$port().map(drop)
+            fn port(store: &$store) -> $crate::__anyhow::Result<Self::Port> {
+                store.$port()
             }
 
             fn call<'a>(
                 self,
-                store: &'a $store,
+                port: &'a Self::Port,
                 caller: $crate::Caller,
                 req: $crate::Request,
             ) -> $crate::BoxResponse<'a> {
                 Box::pin(async move {
-                    let port = match store.$port() {
-                        Ok(port) => port,
-                        Err(err) => return $crate::internal_error(&err),
-                    };
                     match self {
-                        $(Self::$variant => $crate::respond($handler(&*port, caller, req).await),)*
+                        $(Self::$variant => $crate::respond($handler(&**port, caller, req).await),)*
                     }
                 })
             }
