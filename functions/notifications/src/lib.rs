@@ -74,14 +74,7 @@ impl StreamConsumer {
 pub fn serve(consumer: StreamConsumer) -> Result<(), lambda_runtime::Error> {
     use lambda_runtime::{LambdaEvent, service_fn};
     use stockroom_telemetry::init;
-    init::begin();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    init::phase("runtime");
-    runtime.block_on(async move {
-        stockroom_telemetry::init();
-        init::phase("telemetry");
+    stockroom_telemetry::lambda::start(|| async move {
         let store = stockroom_store::Store::from_env().await?.notifications()?;
         init::phase("store");
         let notifier = notifier::from_env().await?;

@@ -80,17 +80,9 @@ pub trait Endpoints: Copy + Send + Sync + 'static {
 /// # Errors
 /// When the store cannot be opened, lacks what the endpoint uses, or the runtime API fails.
 pub fn serve<O: Endpoints>(operation: O) -> Result<(), lambda_runtime::Error> {
-    use stockroom_telemetry::init;
-    init::begin();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    init::phase("runtime");
-    runtime.block_on(async move {
-        stockroom_telemetry::init();
-        init::phase("telemetry");
+    stockroom_telemetry::lambda::start(|| async move {
         let port = O::port(&O::Store::open().await?)?;
-        init::finish("store");
+        stockroom_telemetry::init::finish("store");
         crate::run(|caller, req| operation.call(&port, caller, req)).await
     })
 }

@@ -17,6 +17,29 @@ use lambda_runtime::{Diagnostic, IntoFunctionResponse, LambdaEvent, LambdaInvoca
 
 pub use lambda_runtime::layers::OpenTelemetryFaasTrigger as Trigger;
 
+/// What every function's main starts with: timing its init from here ([`crate::init`]), the
+/// tokio runtime, the telemetry ([`crate::init()`]), then `body` to its end. `body` opens what
+/// the function needs, ends the init with [`crate::init::finish`], and [`run`]s the runtime.
+///
+/// # Errors
+/// When the tokio runtime cannot be built, or as `body`.
+pub fn start<F, Fut>(body: F) -> Result<(), lambda_runtime::Error>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<(), lambda_runtime::Error>>,
+{
+    crate::init::begin();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    crate::init::phase("runtime");
+    runtime.block_on(async move {
+        crate::init();
+        crate::init::phase("telemetry");
+        body().await
+    })
+}
+
 /// Runs `handler` as the Lambda runtime does (`lambda_runtime::run`), with the telemetry layers.
 /// `trigger` is the invocation span's `faas.trigger`.
 ///
