@@ -12,7 +12,7 @@ pub const MESSAGE: &str = "init phases";
 
 /// The phases of one init, each the time since the previous one ended (or since `main`).
 #[derive(Debug)]
-pub struct InitPhases {
+struct InitPhases {
     /// When `main` started, in microseconds since the Unix epoch: what the process's start
     /// (exec, loading, page-in) is measured up to, by whoever knows when it was spawned.
     main_at_unix_us: u64,
@@ -22,7 +22,7 @@ pub struct InitPhases {
 
 impl InitPhases {
     /// Starts timing: the first call in `main`.
-    pub fn start() -> Self {
+    fn start() -> Self {
         let main_at_unix_us = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
@@ -34,7 +34,7 @@ impl InitPhases {
     }
 
     /// Ends the phase `name` now.
-    pub fn phase(&mut self, name: &'static str) {
+    fn phase(&mut self, name: &'static str) {
         let now = Instant::now();
         let took = u64::try_from(now.duration_since(self.last).as_micros()).unwrap_or(u64::MAX);
         self.phases.push((name, took));
@@ -42,7 +42,7 @@ impl InitPhases {
     }
 
     /// The phases as `name=microseconds` pairs, comma-separated, in order.
-    pub fn render(&self) -> String {
+    fn render(&self) -> String {
         self.phases
             .iter()
             .map(|(name, us)| format!("{name}={us}"))
@@ -51,7 +51,7 @@ impl InitPhases {
     }
 
     /// Logs the phases: call it once telemetry is installed, so the line reaches the log.
-    pub fn log(&self) {
+    fn log(&self) {
         tracing::info!(
             target: TARGET,
             main_at_unix_us = self.main_at_unix_us,
@@ -91,7 +91,7 @@ pub fn finish(name: &'static str) {
     }
 }
 
-/// The phases of a [`InitPhases::render`]ed list, in order; pairs that do not parse are left out.
+/// The phases of a rendered `phases` field (`name=microseconds`, comma-separated), in order; pairs that do not parse are left out.
 pub fn parse(rendered: &str) -> Vec<(String, u64)> {
     rendered
         .split(',')
