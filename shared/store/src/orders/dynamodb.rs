@@ -468,9 +468,7 @@ impl OrderWriter for DynamoOrders {
                 order: placed,
                 replayed: false,
             }),
-            Placement::KeyTaken(record) => order
-                .replay(Some(&record))?
-                .ok_or_else(|| anyhow::anyhow!("a taken key has a record").into()),
+            Placement::KeyTaken(record) => order.replay_of(&record),
             Placement::ExtraFailed => {
                 Err(anyhow::anyhow!("placing an order has no other conditions").into())
             }

@@ -65,14 +65,19 @@ impl PlaceOrder {
     /// # Errors
     /// [`OrderError::KeyReused`], or an unreadable record.
     pub(crate) fn replay(&self, record: Option<&IdempotencyItem>) -> Result<Option<Placed>, OrderError> {
-        record
-            .map(|record| {
-                Ok(Placed {
-                    order: record.answer(&self.request.fingerprint())?,
-                    replayed: true,
-                })
-            })
-            .transpose()
+        record.map(|record| self.replay_of(record)).transpose()
+    }
+
+    /// The answer the key's `record` gives this request: [`Self::replay`] of a record known to
+    /// exist (the DynamoDB adapter's transaction found the key taken).
+    ///
+    /// # Errors
+    /// [`OrderError::KeyReused`], or an unreadable record.
+    pub(crate) fn replay_of(&self, record: &IdempotencyItem) -> Result<Placed, OrderError> {
+        Ok(Placed {
+            order: record.answer(&self.request.fingerprint())?,
+            replayed: true,
+        })
     }
 }
 
