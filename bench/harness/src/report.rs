@@ -155,8 +155,8 @@ pub fn print_batch_table<'r>(rows: impl Iterator<Item = &'r Row>, floor: &Row) {
 /// first cold start): a warm call that answers 404 or 409 where the first created or changed
 /// something, or a replay, measures other work than the row says.
 /// The phase columns in the order the phases happen: a phase one row has and an earlier row had
-/// not goes right after the phase it follows in its own row; what remains of init (`to first
-/// next`) goes last.
+/// not goes right after the phase it follows in its own row (so `to first next`, every row's
+/// last, stays last).
 fn phase_columns(rows: &[Row]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for sample in rows.iter().flat_map(|r| &r.samples) {
@@ -172,11 +172,6 @@ fn phase_columns(rows: &[Row]) -> Vec<String> {
             };
             after = Some(at);
         }
-    }
-    // What remains of init after the logged phases goes last, whichever row named it first.
-    if let Some(at) = names.iter().position(|n| n == "to first next") {
-        let rest = names.remove(at);
-        names.push(rest);
     }
     names
 }
