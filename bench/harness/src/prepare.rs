@@ -71,7 +71,7 @@ pub async fn prepare(
                 run.tables = Some(created);
             }
             let tables = run.tables.clone().unwrap_or_default();
-            let client = stockroom_store::dynamodb::client_from_env().await;
+            let client = stockroom_store::dynamodb::client_from_env()?;
             let store = stockroom_store::Store::dynamodb(
                 client,
                 tables.iter().map(|(_, table, name)| (*table, name.clone())),

@@ -141,7 +141,7 @@ pub async fn from_env() -> anyhow::Result<Arc<dyn Notifier>> {
     {
         #[cfg(feature = "sns")]
         Some(topic) => {
-            let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            let shared = stockroom_store::aws::sdk_config("SNS")?;
             Ok(Arc::new(SnsNotifier::new(
                 aws_sdk_sns::Client::new(&shared),
                 topic,

@@ -18,13 +18,13 @@ use stockroom_notifications::{Consumers, StreamConsumer};
 use stockroom_store::Store;
 use stockroom_store::testing::{DynamoDbShop, workspace};
 
-async fn streams_client() -> aws_sdk_dynamodbstreams::Client {
+fn streams_client() -> aws_sdk_dynamodbstreams::Client {
     let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap();
     assert!(
         endpoint.starts_with("http://127.0.0.1:"),
         "a local server only: {endpoint}"
     );
-    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let shared = stockroom_store::aws::sdk_config("DYNAMODBSTREAMS").unwrap();
     aws_sdk_dynamodbstreams::Client::from_conf(
         aws_sdk_dynamodbstreams::config::Builder::from(&shared)
             .endpoint_url(endpoint)
@@ -68,8 +68,9 @@ fn lambda_json(record: &Record, stream_arn: &str) -> Value {
 
 /// Every record in `table`'s stream, as Lambda would deliver them.
 async fn stream_records(table_name: &str) -> Vec<Value> {
-    let dynamodb = stockroom_store::dynamodb::client_from_env().await;
-    let streams = streams_client().await;
+    let dynamodb = stockroom_store::dynamodb::client_from_env()
+        .expect("moto's region and credentials in the environment");
+    let streams = streams_client();
     let arn = dynamodb
         .describe_table()
         .table_name(table_name)

@@ -65,7 +65,7 @@ impl StoreConfig {
             #[cfg(feature = "dynamodb")]
             Self::DynamoDb { tables } => Store {
                 backend: Backend::DynamoDb {
-                    client: crate::dynamodb::client_from_env().await,
+                    client: crate::dynamodb::client_from_env()?,
                     tables: Arc::new(tables.clone()),
                 },
             },

@@ -13,6 +13,8 @@
 //! services' tables are listed once, in [`tables`]. The SQLite adapter is behind the `embedded`
 //! feature, so the Lambda artifacts carry only the adapter they use.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 #[cfg(feature = "embedded")]
 pub mod changes;
 pub mod config;

@@ -188,7 +188,8 @@ pub async fn create_table_like(logical_id: &str, prefix: &str) -> String {
         "{prefix}-{}",
         ulid::Ulid::new().to_string().to_ascii_lowercase()
     );
-    let client = crate::dynamodb::client_from_env().await;
+    let client = crate::dynamodb::client_from_env()
+        .expect("the local DynamoDB's region and credentials in the environment");
     let mut request = client
         .create_table()
         .table_name(&name)
@@ -278,8 +279,11 @@ pub struct DynamoDbShop {
 impl DynamoDbShop {
     pub async fn open() -> Self {
         let tables = dynamodb_tables().await;
-        let store =
-            crate::Store::dynamodb(crate::dynamodb::client_from_env().await, tables.clone());
+        let store = crate::Store::dynamodb(
+            crate::dynamodb::client_from_env()
+                .expect("the local DynamoDB's region and credentials in the environment"),
+            tables.clone(),
+        );
         Self { store, tables }
     }
 

@@ -142,20 +142,23 @@ fn table_names(body: &[u8]) -> Vec<String> {
     names
 }
 
-/// A DynamoDB client configured the way the SDK configures itself: region, credentials and
-/// endpoint from the environment (`AWS_ENDPOINT_URL_DYNAMODB` points it at a local server).
-pub async fn client_from_env() -> Client {
+/// A DynamoDB client for the region, credentials and endpoint in the environment, as Lambda
+/// gives them (`AWS_ENDPOINT_URL_DYNAMODB` points it at a local server; see [`crate::aws`]).
+///
+/// # Errors
+/// When the region or the credentials are not in the environment.
+pub fn client_from_env() -> anyhow::Result<Client> {
     // At cold start: what came before (reading the table variables) and the SDK's own
-    // configuration (environment, profile files, region and credential chains) apart.
+    // configuration apart.
     stockroom_telemetry::init::phase("store config");
-    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let shared = crate::aws::sdk_config("DYNAMODB")?;
     stockroom_telemetry::init::phase("sdk config");
     let config = aws_sdk_dynamodb::config::Builder::from(&shared)
         .interceptor(CallLog)
         .build();
     let client = Client::from_conf(config);
     stockroom_telemetry::init::phase("dynamodb client");
-    client
+    Ok(client)
 }
 
 pub(crate) fn to_item(value: &impl Serialize) -> anyhow::Result<Item> {
