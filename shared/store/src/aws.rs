@@ -17,6 +17,8 @@
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
 
@@ -58,13 +60,24 @@ fn sdk_config_from(
             aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest(),
         )
         .region(Region::new(region))
-        .credentials_provider(SharedCredentialsProvider::new(credentials));
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .http_client(https_client());
     if let Some(url) =
         var(&format!("AWS_ENDPOINT_URL_{service}")).or_else(|| var("AWS_ENDPOINT_URL"))
     {
         config = config.endpoint_url(url);
     }
     Ok(config.build())
+}
+
+/// The HTTPS client: the SDK's own (hyper, rustls), with ring for its cryptography instead of the
+/// SDK's default aws-lc, which adds about 1 MB to every binary for nothing a function uses
+/// (docs/performance.md, issue 21). Every SDK client must be given it: the SDK crates are built
+/// without a default client.
+fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 #[cfg(test)]
