@@ -13,6 +13,7 @@ pub mod init;
 pub mod lambda;
 pub mod metrics;
 pub mod otel;
+mod otlp_http;
 
 use std::sync::{Arc, OnceLock};
 

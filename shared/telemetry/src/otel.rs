@@ -53,8 +53,17 @@ where
     if endpoint.trim().is_empty() {
         return None;
     }
+    let client = match crate::otlp_http::Client::new(&endpoint) {
+        Ok(client) => client,
+        Err(err) => {
+            eprintln!("not exporting traces to {endpoint:?}: {err}");
+            return None;
+        }
+    };
+    use opentelemetry_otlp::WithHttpConfig as _;
     let exporter = match opentelemetry_otlp::SpanExporter::builder()
         .with_http()
+        .with_http_client(client)
         .build()
     {
         Ok(exporter) => exporter,
