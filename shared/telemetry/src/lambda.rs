@@ -29,7 +29,10 @@ where
     Fut: Future<Output = Result<(), lambda_runtime::Error>>,
 {
     crate::init::begin();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread: a function handles one invocation at a time, and a multi-thread runtime's
+    // workers only add to its init and memory (docs/performance.md, issue 21). Span export has
+    // its own thread (the batch processor's), so flushing it from here cannot deadlock.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     crate::init::phase("runtime");
