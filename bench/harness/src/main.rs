@@ -27,6 +27,7 @@ mod runtime_api;
 mod sizes;
 mod streams;
 mod throughput;
+mod trust_roots;
 mod workload;
 
 use anyhow::bail;
@@ -87,6 +88,7 @@ async fn main() -> anyhow::Result<()> {
     report::print_init_phases(&rows);
     report::print_answers(&rows);
     report::print_emf(&rows);
+    trust_roots::trust_roots(&args.env)?;
     let broken = report::broken(&floor, &rows);
     if !broken.is_empty() {
         bail!("broken rows: {}", broken.join("; "));

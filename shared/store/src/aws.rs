@@ -8,6 +8,11 @@
 //! of a 3.9 ms cold start, and its crates (aws-config, the STS client) about 0.5 MB of every
 //! binary (docs/performance.md, issue 21). So the functions read the variables themselves.
 //!
+//! The HTTPS client is built here too: rustls on ring, trusting the five roots AWS's endpoints
+//! chain to (compiled in) rather than the system's bundle, which it would read and parse on the
+//! first connection of every cold start; the system's roots are used for a custom endpoint, or
+//! when `SSL_CERT_FILE` or `SSL_CERT_DIR` says where they are.
+//!
 //! What is still honoured: `AWS_ENDPOINT_URL_<SERVICE>` and then `AWS_ENDPOINT_URL` (a local
 //! DynamoDB or moto, as the tests and the bench use), `AWS_DEFAULT_REGION` when `AWS_REGION` is
 //! unset. What is not: profiles (`AWS_PROFILE`, `~/.aws`), SSO, `AWS_ROLE_ARN` with web identity,
@@ -17,7 +22,7 @@
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
@@ -40,14 +45,14 @@ pub struct MissingVariable(&'static str);
 ///
 /// # Errors
 /// When the region or the credentials are not in the environment.
-pub fn sdk_config(service: &str) -> Result<SdkConfig, MissingVariable> {
+pub fn sdk_config(service: &str) -> anyhow::Result<SdkConfig> {
     sdk_config_from(service, |name| std::env::var(name).ok())
 }
 
 fn sdk_config_from(
     service: &str,
     var: impl Fn(&str) -> Option<String>,
-) -> Result<SdkConfig, MissingVariable> {
+) -> anyhow::Result<SdkConfig> {
     let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
     let region = var("AWS_REGION")
         .or_else(|| var("AWS_DEFAULT_REGION"))
@@ -55,29 +60,54 @@ fn sdk_config_from(
     let key = var("AWS_ACCESS_KEY_ID").ok_or(MissingVariable("AWS_ACCESS_KEY_ID"))?;
     let secret = var("AWS_SECRET_ACCESS_KEY").ok_or(MissingVariable("AWS_SECRET_ACCESS_KEY"))?;
     let credentials = Credentials::new(key, secret, var("AWS_SESSION_TOKEN"), None, PROVIDER_NAME);
+    let endpoint = var(&format!("AWS_ENDPOINT_URL_{service}")).or_else(|| var("AWS_ENDPOINT_URL"));
+    // AWS's own roots for AWS's endpoints; the system's for anything else, or when told where
+    // they are.
+    let system_roots =
+        endpoint.is_some() || var("SSL_CERT_FILE").is_some() || var("SSL_CERT_DIR").is_some();
     let mut config = SdkConfig::builder()
         .behavior_version(
             aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest(),
         )
         .region(Region::new(region))
         .credentials_provider(SharedCredentialsProvider::new(credentials))
-        .http_client(https_client());
-    if let Some(url) =
-        var(&format!("AWS_ENDPOINT_URL_{service}")).or_else(|| var("AWS_ENDPOINT_URL"))
-    {
+        .http_client(https_client(trust_store(system_roots))?);
+    if let Some(url) = endpoint {
         config = config.endpoint_url(url);
     }
     Ok(config.build())
+}
+
+/// Amazon Trust Services' roots (and the Starfield root that cross-signs them), which every AWS
+/// endpoint's certificate chains to; see the file's header for where they come from.
+const AWS_ROOTS: &str = include_str!("aws-roots.pem");
+
+/// What the HTTPS client trusts: the five roots AWS's endpoints need, compiled in, unless
+/// `system_roots` (a custom endpoint, `SSL_CERT_FILE` or `SSL_CERT_DIR`), then the system's.
+///
+/// Loading the system's roots means reading and parsing its whole bundle (about 140
+/// certificates, plus a directory scan when no file is named) on the first connection of every
+/// cold start (docs/performance.md, issue 21).
+fn trust_store(system_roots: bool) -> TrustStore {
+    if system_roots {
+        TrustStore::default()
+    } else {
+        TrustStore::empty()
+            .with_native_roots(false)
+            .with_pem_certificate(AWS_ROOTS.as_bytes())
+    }
 }
 
 /// The HTTPS client: the SDK's own (hyper, rustls), with ring for its cryptography instead of the
 /// SDK's default aws-lc, which adds about 1 MB to every binary for nothing a function uses
 /// (docs/performance.md, issue 21). Every SDK client must be given it: the SDK crates are built
 /// without a default client.
-fn https_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
+fn https_client(trust: TrustStore) -> anyhow::Result<SharedHttpClient> {
+    let context = TlsContext::builder().with_trust_store(trust).build()?;
+    Ok(aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+        .tls_context(context)
+        .build_https())
 }
 
 #[cfg(test)]
@@ -88,7 +118,7 @@ mod tests {
 
     use super::*;
 
-    fn config(vars: &[(&str, &str)]) -> Result<SdkConfig, MissingVariable> {
+    fn config(vars: &[(&str, &str)]) -> anyhow::Result<SdkConfig> {
         let vars: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -130,6 +160,17 @@ mod tests {
             config(&vars).expect("config").endpoint_url(),
             Some("http://127.0.0.1:2")
         );
+    }
+
+    #[test]
+    fn the_compiled_in_roots_are_the_five_aws_roots_and_parse_as_the_tls_client_will() {
+        // The HTTPS client parses them with this same call, and panics on a bad one.
+        use rustls_pki_types::pem::PemObject as _;
+        let roots = rustls_pki_types::CertificateDer::pem_slice_iter(AWS_ROOTS.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .expect("valid PEM");
+        assert_eq!(roots.len(), 5);
+        https_client(trust_store(false)).expect("a client with them");
     }
 
     #[test]
