@@ -119,11 +119,12 @@ pub fn parse_args() -> anyhow::Result<Args> {
     Ok(args)
 }
 
-/// `--reference`'s checkout, made absolute; checked now rather than after the run's builds. A
-/// relative path is from the current directory, which for `./scripts/bench` is the repository's
-/// root.
+/// `--reference`'s checkout, as an absolute path without `..` (the report prints it); checked
+/// now rather than after the run's builds. A relative path is from the current directory,
+/// which for `./scripts/bench` is the repository's root.
 fn checkout(dir: &str) -> anyhow::Result<PathBuf> {
-    let dir = std::path::absolute(dir)?;
+    let dir = std::fs::canonicalize(dir)
+        .with_context(|| format!("--reference {dir}: no such directory\n{USAGE}"))?;
     if !dir.join("Cargo.toml").is_file() {
         bail!(
             "--reference {}: no Cargo.toml there; it takes a checkout of \
