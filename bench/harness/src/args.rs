@@ -1,7 +1,7 @@
 //! The harness's flags, and what it takes from template.yaml before anything runs: the functions
 //! to measure and the environment every function gets.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use stockroom_store::testing::workspace;
@@ -36,6 +36,9 @@ pub struct Args {
     pub sizes: bool,
     pub sizes_of: Vec<String>,
     pub wrk: bool,
+    /// A checkout of aws-samples/serverless-rust-demo, whose `get-product` is measured beside
+    /// ours ([`crate::reference`]).
+    pub reference: Option<PathBuf>,
     /// What template.yaml's `Globals` set for every function (see [`template_env`]).
     pub env: Vec<(String, String)>,
 }
@@ -57,7 +60,11 @@ impl Store {
 
 const USAGE: &str = "usage: stockroom-bench [--profile release|dev] [--iterations N] [--warm N]
        [--functions a,b] [--stores embedded,dynamodb] [--sizes-of a,b]
-       [--no-build] [--no-sizes] [--no-wrk]";
+       [--reference DIR] [--no-build] [--no-sizes] [--no-wrk]
+  --reference DIR  also measure the get-product function of a checkout of
+                   aws-samples/serverless-rust-demo (init and RSS, not invoked; and its size),
+                   built there by `cargo lambda build --release`; get one with
+                   git clone https://github.com/aws-samples/serverless-rust-demo DIR";
 
 pub fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
@@ -74,6 +81,7 @@ pub fn parse_args() -> anyhow::Result<Args> {
         // docs/performance.md, carts): `--sizes-of add_cart_item,checkout` measures them.
         sizes_of: vec![String::from("get_product"), String::from("health")],
         wrk: true,
+        reference: None,
         env: Vec::new(),
     };
     let mut raw = std::env::args().skip(1);
@@ -101,6 +109,7 @@ pub fn parse_args() -> anyhow::Result<Args> {
             "--no-sizes" => args.sizes = false,
             "--sizes-of" => args.sizes_of = value()?.split(',').map(str::to_owned).collect(),
             "--no-wrk" => args.wrk = false,
+            "--reference" => args.reference = Some(checkout(&value()?)?),
             other => bail!("unknown option {other:?}\n{USAGE}"),
         }
     }
@@ -108,6 +117,22 @@ pub fn parse_args() -> anyhow::Result<Args> {
         bail!("--iterations must be at least 1");
     }
     Ok(args)
+}
+
+/// `--reference`'s checkout, as an absolute path without `..` (the report prints it); checked
+/// now rather than after the run's builds. A relative path is from the current directory,
+/// which for `./scripts/bench` is the repository's root.
+fn checkout(dir: &str) -> anyhow::Result<PathBuf> {
+    let dir = std::fs::canonicalize(dir)
+        .with_context(|| format!("--reference {dir}: no such directory\n{USAGE}"))?;
+    if !dir.join("Cargo.toml").is_file() {
+        bail!(
+            "--reference {}: no Cargo.toml there; it takes a checkout of \
+             aws-samples/serverless-rust-demo\n{USAGE}",
+            dir.display()
+        );
+    }
+    Ok(dir)
 }
 
 /// The environment template.yaml gives every function, as this machine can honour it: the

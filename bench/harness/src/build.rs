@@ -77,8 +77,8 @@ pub fn run(cmd: &mut std::process::Command) -> anyhow::Result<()> {
 
 /// Builds what this run measures, into `bins`: `dynamodb/` holds the functions as `sam build`
 /// makes them (no embedded store), `embedded/` the same functions with the `embedded` feature,
-/// [`FLOOR`] the floor. Separate cargo runs, because features unify across the packages of
-/// one.
+/// [`FLOOR`] the floor; and the reference, if the run has one ([`crate::reference`]). Separate
+/// cargo runs, because features unify across the packages of one.
 /// Only the binaries measured are linked: every release link is an LTO link, about a minute each
 /// on two cores.
 pub fn build(args: &Args, bins: &Path) -> anyhow::Result<()> {
@@ -120,6 +120,9 @@ pub fn build(args: &Args, bins: &Path) -> anyhow::Result<()> {
         let packages: Vec<&str> = packages.iter().map(String::as_str).collect();
         cargo(&packages, Some("stockroom-store/embedded"), &stored)?;
         copy(&stored, &bins.join("embedded"))?;
+    }
+    if let Some(checkout) = &args.reference {
+        crate::reference::build(checkout)?;
     }
     if args.wrk {
         // The dev server as `cargo dev` builds it, whatever --profile says for the functions.

@@ -19,8 +19,10 @@ use crate::streams::Handled;
 #[derive(Debug, Default)]
 pub struct Sample {
     pub init: Duration,
-    pub first: Duration,
+    /// None when the function was not invoked ([`NOT_INVOKED`]).
+    pub first: Option<Duration>,
     pub warm: Vec<Duration>,
+    /// Up to the end of the last call, or of init when the function was not invoked.
     pub peak_rss_kib: u64,
     pub first_status: String,
     /// How the warm calls answered (see [`answer_label`]), and how many times each.
@@ -92,6 +94,9 @@ fn answer_label(answer: &Answer) -> String {
     }
 }
 
+/// The status of a cold start given no events: timed to its first `next` and not invoked.
+pub const NOT_INVOKED: &str = "not invoked";
+
 /// Whether an answer labelled `label` means the function is broken rather than slow.
 pub fn is_failure(label: &str) -> bool {
     label == "error" || label == BATCH_ITEM_FAILURES || label.starts_with('5')
@@ -123,13 +128,14 @@ const PASSED_THROUGH: &[&str] = &[
 ];
 
 /// Starts `binary` under a fresh Runtime API with `env`, and measures one cold start: the first
-/// of `events` is the first call, the rest are warm calls.
+/// of `events` is the first call, the rest are warm calls. With no events the function is not
+/// invoked: its init, and its peak RSS up to it, only, with the status [`NOT_INVOKED`] (for a
+/// binary whose calls could not do their work here).
 pub async fn cold_start(
     binary: &Path,
     env: &[(String, String)],
     events: &[Value],
 ) -> anyhow::Result<Sample> {
-    let (event, warm_events) = events.split_first().context("no event to invoke")?;
     let api = RuntimeApi::start().await?;
     let name = binary
         .file_name()
@@ -183,24 +189,28 @@ pub async fn cold_start(
         init: ready.saturating_duration_since(started),
         ..Sample::default()
     };
-    let (first, answer) = api.invoke(event.clone()).await?;
-    sample.first = first;
-    sample.first_status = answer_label(&answer);
-    let failed = is_failure(&sample.first_status);
-    let log_lines = tokio::spawn(async move { lines.await.unwrap_or_default() });
-    for event in warm_events {
-        let (took, answer) = api.invoke(event.clone()).await?;
-        sample.warm.push(took);
-        *sample
-            .warm_answers
-            .entry(answer_label(&answer))
-            .or_default() += 1;
+    let mut failed = false;
+    if let Some((event, warm_events)) = events.split_first() {
+        let (first, answer) = api.invoke(event.clone()).await?;
+        sample.first = Some(first);
+        sample.first_status = answer_label(&answer);
+        failed = is_failure(&sample.first_status);
+        for event in warm_events {
+            let (took, answer) = api.invoke(event.clone()).await?;
+            sample.warm.push(took);
+            *sample
+                .warm_answers
+                .entry(answer_label(&answer))
+                .or_default() += 1;
+        }
+        api.idle(1 + warm_events.len(), Duration::from_secs(10))
+            .await?;
+    } else {
+        sample.first_status = String::from(NOT_INVOKED);
     }
-    api.idle(1 + warm_events.len(), Duration::from_secs(10))
-        .await?;
     sample.peak_rss_kib = child.id().map_or(0, peak_rss_kib);
     child.kill().await.ok();
-    let lines = log_lines.await.unwrap_or_default();
+    let lines = lines.await.unwrap_or_default();
     if failed {
         // What the function logged says why; the answer alone is an opaque 500.
         eprintln!(
@@ -220,7 +230,7 @@ pub async fn cold_start(
         .count();
     #[allow(clippy::cast_precision_loss)]
     let per = calls as f64 / events.len() as f64;
-    sample.calls_per_invocation = Some(per);
+    sample.calls_per_invocation = (!events.is_empty()).then_some(per);
     sample.handled = Handled::from_log(&lines);
     sample.init_phases = init_phases(&lines, spawned_unix_us, sample.init);
     for line in lines.iter().filter(|l| emf::is_document(l)) {

@@ -9,6 +9,9 @@
 //! handled ([`streams`]), in a table of their own. Then binary sizes per architecture and
 //! dev-server throughput: reads at 64 connections, `POST /orders` and
 //! `POST /carts/{cart_id}/items` at 16.
+//! With `--reference DIR`, the `get-product` of aws-samples/serverless-rust-demo is measured in
+//! the same run, beside the floor and ours: its init and memory (it is not invoked) and its size
+//! ([`reference`]).
 //! Absolute times on a shared two-core machine are noisy; the ratios to the floor are the
 //! figures to compare across runs.
 //!
@@ -22,6 +25,7 @@ mod cold_start;
 mod emf;
 mod measure;
 mod prepare;
+mod reference;
 mod report;
 mod runtime_api;
 mod sizes;
@@ -60,10 +64,17 @@ async fn main() -> anyhow::Result<()> {
     let mut run = Run::default();
     let floor = Case {
         function: FLOOR.to_owned(),
-        workload: Workload::of(FLOOR)?,
+        workload: Some(Workload::of(FLOOR)?),
         delivery: None,
+        env: Vec::new(),
     };
     let floor = measure(&bins.join(FLOOR), &floor, None, &args, &mut run).await?;
+    let reference = if args.reference.is_some() {
+        let case = reference::case();
+        Some(measure(&reference::binary(), &case, None, &args, &mut run).await?)
+    } else {
+        None
+    };
     let functions: Vec<&str> = args.functions.iter().map(String::as_str).collect();
     let stored = with_store(&functions)?;
     let mut rows = Vec::new();
@@ -83,7 +94,11 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
-    report::print_table(rows.iter().filter(|r| r.batches.is_none()), &floor);
+    let api_rows = rows.iter().filter(|r| r.batches.is_none());
+    report::print_table(reference.iter().chain(api_rows), &floor);
+    if let Some(checkout) = &args.reference {
+        reference::print_note(checkout);
+    }
     report::print_batch_table(rows.iter().filter(|r| r.batches.is_some()), &floor);
     report::print_init_phases(&rows);
     report::print_answers(&rows);
@@ -95,7 +110,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     if args.sizes {
-        sizes::sizes(&args.sizes_of)?;
+        sizes::sizes(&args.sizes_of, args.reference.as_deref())?;
     }
     if args.wrk {
         throughput::throughput().await?;

@@ -16,8 +16,12 @@ use crate::workload::{Setup, Workload};
 #[derive(Debug, Clone)]
 pub struct Case {
     pub function: String,
-    pub workload: Workload,
+    /// None for a binary that is not invoked, only timed to its first `next` (the reference,
+    /// [`crate::reference`]).
+    pub workload: Option<Workload>,
     pub delivery: Option<Delivery>,
+    /// What the binary needs in its environment besides the run's and its store's.
+    pub env: Vec<(String, String)>,
 }
 
 impl Case {
@@ -34,8 +38,9 @@ impl Case {
             .into_iter()
             .map(|delivery| Self {
                 function: function.to_owned(),
-                workload: workload.clone(),
+                workload: Some(workload.clone()),
                 delivery,
+                env: Vec::new(),
             })
             .collect())
     }
@@ -72,8 +77,9 @@ impl Row {
     }
 }
 
-/// Measures `case` against `store` (none for the floor and a function without one): `args.iterations` cold
-/// starts, the first of them followed by `args.warm` warm calls.
+/// Measures `case` against `store` (none for the floor, the reference and a function without
+/// one): `args.iterations` cold starts, the first of them followed by `args.warm` warm calls,
+/// or none when the case has no workload.
 pub async fn measure(
     binary: &Path,
     case: &Case,
@@ -100,7 +106,11 @@ pub async fn measure(
         };
         let mut env = args.env.clone();
         env.extend(store_env);
-        let events = case.workload.events(1 + warm, &setup)?;
+        env.extend(case.env.iter().cloned());
+        let events = match &case.workload {
+            Some(workload) => workload.events(1 + warm, &setup)?,
+            None => Vec::new(),
+        };
         let sample = cold_start(binary, &env, &events).await;
         if let Some(dir) = dir {
             let _ = std::fs::remove_dir_all(dir);
@@ -110,7 +120,8 @@ pub async fn measure(
                 .with_context(|| format!("{function} ({})", store.map_or("none", Store::name)))?,
         );
     }
-    let batches = match (case.delivery, case.workload.stream(), &run.feed) {
+    let stream = case.workload.as_ref().and_then(Workload::stream);
+    let batches = match (case.delivery, stream, &run.feed) {
         (Some(delivery), Some(consumer), Some(feed)) => {
             Some((delivery, feed.batch_size(consumer)?))
         }

@@ -47,9 +47,7 @@ pub async fn prepare(
                 &dir.join(stockroom_store::config::EMBEDDED_FILE),
             )?);
             seed(&seeded).await?;
-            let setup = (case.workload)
-                .prepare(&seeded, case.delivery, invocations, &mut run.feed)
-                .await?;
+            let setup = workload_setup(case, &seeded, invocations, &mut run.feed).await?;
             Ok(Prepared {
                 env: vec![(
                     String::from("STOCKROOM_DATA_DIR"),
@@ -77,9 +75,7 @@ pub async fn prepare(
                 tables.iter().map(|(_, table, name)| (*table, name.clone())),
             );
             seed(&store).await?;
-            let setup = (case.workload)
-                .prepare(&store, case.delivery, invocations, &mut run.feed)
-                .await?;
+            let setup = workload_setup(case, &store, invocations, &mut run.feed).await?;
             Ok(Prepared {
                 env: tables
                     .into_iter()
@@ -89,6 +85,24 @@ pub async fn prepare(
                 setup,
             })
         }
+    }
+}
+
+/// What `case`'s workload makes in `store` for `invocations` calls; nothing for a case that is
+/// not invoked.
+async fn workload_setup(
+    case: &Case,
+    store: &stockroom_store::Store,
+    invocations: usize,
+    feed: &mut Option<streams::Feed>,
+) -> anyhow::Result<Setup> {
+    match &case.workload {
+        Some(workload) => {
+            workload
+                .prepare(store, case.delivery, invocations, feed)
+                .await
+        }
+        None => Ok(Setup::default()),
     }
 }
 

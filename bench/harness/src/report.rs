@@ -27,6 +27,16 @@ fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)
 }
 
+/// The `p` percentile of `values` in ms, or `-` when there are none (a row that was not invoked,
+/// or had no warm calls).
+fn ms_at(values: &[Duration], p: f64) -> String {
+    if values.is_empty() {
+        String::from("-")
+    } else {
+        ms(percentile(values, p))
+    }
+}
+
 fn ratio(a: f64, b: f64) -> String {
     if b > 0.0 {
         format!("{:.2}x", a / b)
@@ -35,8 +45,8 @@ fn ratio(a: f64, b: f64) -> String {
     }
 }
 
-/// A row's figures as the tables print them: init over its cold starts, the first call of each,
-/// the warm calls of the first, and the median peak RSS.
+/// A row's figures as the tables print them: init over its cold starts, the first call of each
+/// (none for a row that was not invoked), the warm calls of the first, and the median peak RSS.
 struct Figures {
     init: Vec<Duration>,
     first: Vec<Duration>,
@@ -50,7 +60,7 @@ impl Figures {
         rss.sort_unstable();
         Self {
             init: row.samples.iter().map(|s| s.init).collect(),
-            first: row.samples.iter().map(|s| s.first).collect(),
+            first: row.samples.iter().filter_map(|s| s.first).collect(),
             warm: row
                 .samples
                 .iter()
@@ -72,10 +82,10 @@ impl Figures {
                 init.as_secs_f64(),
                 percentile(&floor.init, 0.5).as_secs_f64()
             ),
-            ms(percentile(&self.first, 0.5)),
-            ms(percentile(&self.first, 0.9)),
-            ms(percentile(&self.warm, 0.5)),
-            ms(percentile(&self.warm, 0.99)),
+            ms_at(&self.first, 0.5),
+            ms_at(&self.first, 0.9),
+            ms_at(&self.warm, 0.5),
+            ms_at(&self.warm, 0.99),
         )
     }
 
@@ -204,11 +214,7 @@ pub fn print_init_phases(rows: &[Row]) {
                             .map(|(_, d)| *d)
                     })
                     .collect();
-                if times.is_empty() {
-                    String::from("-")
-                } else {
-                    ms(percentile(&times, 0.5))
-                }
+                ms_at(&times, 0.5)
             })
             .collect();
         let init: Vec<Duration> = row.samples.iter().map(|s| s.init).collect();
@@ -336,6 +342,33 @@ mod tests {
                 ..Sample::default()
             }],
         }
+    }
+
+    #[test]
+    fn a_row_not_invoked_has_init_and_rss_against_the_floor_and_no_call_figures() {
+        let floor = Row {
+            samples: vec![Sample {
+                init: Duration::from_millis(2),
+                first: Some(Duration::from_millis(1)),
+                warm: vec![Duration::from_millis(1)],
+                peak_rss_kib: 2048,
+                first_status: String::from("200"),
+                ..Sample::default()
+            }],
+            ..row(&[])
+        };
+        let reference = Row {
+            samples: vec![Sample {
+                init: Duration::from_millis(6),
+                peak_rss_kib: 4096,
+                first_status: String::from(crate::cold_start::NOT_INVOKED),
+                ..Sample::default()
+            }],
+            ..row(&[])
+        };
+        let (floor, reference) = (Figures::of(&floor), Figures::of(&reference));
+        assert_eq!(reference.times(&floor), "6.0 | 6.0 | 3.00x | - | - | - | -");
+        assert_eq!(reference.rss(&floor), "4.0 | 2.00x");
     }
 
     #[test]
