@@ -9,9 +9,9 @@
 //! binary (docs/performance.md, issue 21). So the functions read the variables themselves.
 //!
 //! The HTTPS client is built here too: rustls on ring, trusting the five roots AWS's endpoints
-//! chain to (compiled in) rather than the system's bundle, which it would read and parse on the
-//! first connection of every cold start; the system's roots are used for a custom endpoint, or
-//! when `SSL_CERT_FILE` or `SSL_CERT_DIR` says where they are.
+//! chain to (compiled in) rather than the system's bundle, which it would read and parse in every
+//! cold start; the system's roots are used for a custom HTTPS endpoint, or when `SSL_CERT_FILE`
+//! or `SSL_CERT_DIR` says where they are.
 //!
 //! What is still honoured: `AWS_ENDPOINT_URL_<SERVICE>` and then `AWS_ENDPOINT_URL` (a local
 //! DynamoDB or moto, as the tests and the bench use), `AWS_DEFAULT_REGION` when `AWS_REGION` is
@@ -61,10 +61,11 @@ fn sdk_config_from(
     let secret = var("AWS_SECRET_ACCESS_KEY").ok_or(MissingVariable("AWS_SECRET_ACCESS_KEY"))?;
     let credentials = Credentials::new(key, secret, var("AWS_SESSION_TOKEN"), None, PROVIDER_NAME);
     let endpoint = var(&format!("AWS_ENDPOINT_URL_{service}")).or_else(|| var("AWS_ENDPOINT_URL"));
-    // AWS's own roots for AWS's endpoints; the system's for anything else, or when told where
-    // they are.
-    let system_roots =
-        endpoint.is_some() || var("SSL_CERT_FILE").is_some() || var("SSL_CERT_DIR").is_some();
+    // AWS's own roots for AWS's endpoints (and for a plain-HTTP local one, which verifies
+    // nothing); the system's for any other HTTPS endpoint, or when told where they are.
+    let system_roots = endpoint.as_deref().is_some_and(|e| e.trim().starts_with("https://"))
+        || var("SSL_CERT_FILE").is_some()
+        || var("SSL_CERT_DIR").is_some();
     let mut config = SdkConfig::builder()
         .behavior_version(
             aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest(),
@@ -83,7 +84,8 @@ fn sdk_config_from(
 const AWS_ROOTS: &str = include_str!("aws-roots.pem");
 
 /// What the HTTPS client trusts: the five roots AWS's endpoints need, compiled in, unless
-/// `system_roots` (a custom endpoint, `SSL_CERT_FILE` or `SSL_CERT_DIR`), then the system's.
+/// `system_roots` (a custom HTTPS endpoint, `SSL_CERT_FILE` or `SSL_CERT_DIR`), then the
+/// system's.
 ///
 /// Loading the system's roots means reading and parsing its whole bundle (about 140
 /// certificates, plus a directory scan when no file is named) on the first connection of every
