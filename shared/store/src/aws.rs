@@ -63,7 +63,9 @@ fn sdk_config_from(
     let endpoint = var(&format!("AWS_ENDPOINT_URL_{service}")).or_else(|| var("AWS_ENDPOINT_URL"));
     // AWS's own roots for AWS's endpoints (and for a plain-HTTP local one, which verifies
     // nothing); the system's for any other HTTPS endpoint, or when told where they are.
-    let system_roots = endpoint.as_deref().is_some_and(|e| e.trim().starts_with("https://"))
+    let system_roots = endpoint
+        .as_deref()
+        .is_some_and(|e| e.trim().starts_with("https://"))
         || var("SSL_CERT_FILE").is_some()
         || var("SSL_CERT_DIR").is_some();
     let mut config = SdkConfig::builder()

@@ -430,11 +430,12 @@ mod tests {
 
     #[test]
     fn no_function_is_pointed_at_the_systems_roots() {
-        // Either variable makes the SDK's HTTPS client load the system's roots on the first
-        // connection of every cold start, instead of the AWS roots compiled in (crate::aws).
+        // Either variable makes the SDK's HTTPS client load the system's roots as it is built,
+        // in every cold start, instead of the AWS roots compiled in (crate::aws).
         let env = global_function_env().unwrap();
         assert!(
-            env.iter().all(|(k, _)| k != "SSL_CERT_FILE" && k != "SSL_CERT_DIR"),
+            env.iter()
+                .all(|(k, _)| k != "SSL_CERT_FILE" && k != "SSL_CERT_DIR"),
             "{env:?}"
         );
     }
