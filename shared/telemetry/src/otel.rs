@@ -31,6 +31,9 @@ pub const XRAY_HEADER: &str = "x-amzn-trace-id";
 
 static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
 
+/// The batch processor's queue, in spans, unless `OTEL_BSP_MAX_QUEUE_SIZE` says otherwise.
+const QUEUE_SIZE: usize = 1024;
+
 /// X-Ray first, W3C second: the extraction of the last one that finds a context wins, so a
 /// client's `traceparent` wins over the trace Lambda started.
 fn propagator() -> &'static TextMapCompositePropagator {
@@ -72,7 +75,10 @@ where
             return None;
         }
     };
-    Some(layer_exporting_to(exporter, service))
+    crate::init::phase("span exporter");
+    let layer = layer_exporting_to(exporter, service);
+    crate::init::phase("tracer provider");
+    Some(layer)
 }
 
 /// The tracing layer exporting spans to `exporter`, through a batch processor.
@@ -85,8 +91,21 @@ where
     if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
         resource = resource.with_service_name(service.to_owned());
     }
+    // The batch queue is allocated whole when the processor is built: at the default 2,048
+    // spans that was 0.5 ms of init and 0.9 MiB of RSS with export on (docs/performance.md,
+    // issue 21). A function flushes as each invocation ends, so the queue holds one
+    // invocation's spans, and the processor starts exporting at 512 of them: 1,024 leaves 512
+    // of room while it does (a 100-record stream batch makes five or six spans a record).
+    // OTEL_BSP_MAX_QUEUE_SIZE still decides when set.
+    let mut batch = opentelemetry_sdk::trace::BatchConfigBuilder::default();
+    if std::env::var_os("OTEL_BSP_MAX_QUEUE_SIZE").is_none() {
+        batch = batch.with_max_queue_size(QUEUE_SIZE);
+    }
+    let processor = opentelemetry_sdk::trace::BatchSpanProcessor::builder(exporter)
+        .with_batch_config(batch.build())
+        .build();
     let provider = SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
+        .with_span_processor(processor)
         .with_id_generator(XrayIdGenerator::default())
         .with_resource(resource.build())
         .build();
