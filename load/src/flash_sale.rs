@@ -97,7 +97,7 @@ async fn order_one(user: &mut GooseUser) -> TransactionResult {
     let request = GooseRequest::builder()
         .method(GooseMethod::Post)
         .path("/orders")
-        .name("POST /orders")
+        .name("/orders")
         .set_request_builder(builder)
         .build();
     let GooseResponse {
