@@ -98,6 +98,11 @@ impl Api {
         if status != 201 {
             bail!("POST /products for {id}: {status} {body}");
         }
+        self.set_available(id, units).await
+    }
+
+    /// Sets product `id`'s available units, as an administrator may at any time.
+    pub async fn set_available(&self, id: &str, units: u64) -> anyhow::Result<()> {
         let (status, body) = self
             .send(
                 reqwest::Method::PUT,

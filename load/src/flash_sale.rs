@@ -1,7 +1,7 @@
 //! `--scenario flash-sale`: `--users` shoppers race to order one unit each of one product that
 //! has `--units` in stock, all started at once, each trying once.
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use goose::goose::GooseResponse;
@@ -13,7 +13,11 @@ use crate::api::{Api, Tokens};
 use crate::args::Args;
 
 /// The sale the users race in; Goose's transactions are plain functions, so they find it here.
-static SALE: OnceLock<Sale> = OnceLock::new();
+static SALE: Mutex<Option<Arc<Sale>>> = Mutex::new(None);
+
+fn sale() -> Option<Arc<Sale>> {
+    SALE.lock().ok().and_then(|s| s.clone())
+}
 
 #[derive(Debug)]
 struct Sale {
@@ -32,6 +36,15 @@ struct Outcome {
 }
 
 pub async fn run(args: &Args) -> anyhow::Result<Audit> {
+    run_with(args, async |_, _| Ok(())).await
+}
+
+/// [`run`], with `before_audit` called between the attack and the audit with the API and the
+/// sale's product id (the tests change the stock there, to see the audit catch it).
+pub async fn run_with(
+    args: &Args,
+    before_audit: impl AsyncFnOnce(&Api, &str) -> anyhow::Result<()>,
+) -> anyhow::Result<Audit> {
     let tokens = Tokens::of_data_dir(&args.data_dir)?;
     let api = Api::new(&args.host, tokens.admin());
     let run = format!(
@@ -44,13 +57,15 @@ pub async fn run(args: &Args) -> anyhow::Result<Audit> {
         "flash sale: {} shoppers for {} units of {product} at {}",
         args.users, args.units, args.host
     );
-    SALE.set(Sale {
+    let sale = Arc::new(Sale {
         run,
         product: product.clone(),
         tokens,
         outcomes: Mutex::new(Vec::new()),
-    })
-    .map_err(|_| anyhow::anyhow!("one flash sale per process"))?;
+    });
+    *SALE
+        .lock()
+        .map_err(|_| anyhow::anyhow!("a shopper panicked"))? = Some(Arc::clone(&sale));
 
     std::fs::create_dir_all(&args.report_dir)?;
     let report = args.report_dir.join("flash-sale.html");
@@ -69,18 +84,21 @@ pub async fn run(args: &Args) -> anyhow::Result<Audit> {
         .context("the Goose attack failed")?;
     println!("Goose's report: {}", report.display());
 
-    let sale = SALE.get().context("the sale was set above")?;
+    *SALE
+        .lock()
+        .map_err(|_| anyhow::anyhow!("a shopper panicked"))? = None;
+    before_audit(&api, &product).await?;
     let outcomes = sale
         .outcomes
         .lock()
         .map_err(|_| anyhow::anyhow!("a shopper panicked"))?
         .clone();
-    audit(&api, sale, args, &outcomes).await
+    audit(&api, &sale, args, &outcomes).await
 }
 
 /// One shopper: one order for one unit, with its own token and idempotency key.
 async fn order_one(user: &mut GooseUser) -> TransactionResult {
-    let Some(sale) = SALE.get() else {
+    let Some(sale) = sale() else {
         return Ok(());
     };
     let customer = format!("{}-c{}", sale.run, user.weighted_users_index);
