@@ -36,7 +36,7 @@ struct Outcome {
 }
 
 pub async fn run(args: &Args) -> anyhow::Result<Audit> {
-    run_with(args, async |_, _| Ok(())).await
+    Box::pin(run_with(args, async |_, _| Ok(()))).await
 }
 
 /// [`run`], with `before_audit` called between the attack and the audit with the API and the
@@ -69,7 +69,8 @@ pub async fn run_with(
 
     std::fs::create_dir_all(&args.report_dir)?;
     let report = args.report_dir.join("flash-sale.html");
-    GooseAttack::initialize_with_config(goose::config::GooseConfiguration::default())?
+    // Boxed: Goose's attack is a future of over 20 KB.
+    let attack = GooseAttack::initialize_with_config(goose::config::GooseConfiguration::default())?
         .register_scenario(
             scenario!("FlashSale")
                 .register_transaction(transaction!(order_one).set_name("order one unit")),
@@ -78,8 +79,8 @@ pub async fn run_with(
         .set_default(GooseDefault::Users, args.users)?
         .set_default(GooseDefault::IncreaseRate, args.users.to_string().as_str())?
         .set_default(GooseDefault::Iterations, 1)?
-        .set_default(GooseDefault::ReportFile, report.to_string_lossy().as_ref())?
-        .execute()
+        .set_default(GooseDefault::ReportFile, report.to_string_lossy().as_ref())?;
+    Box::pin(attack.execute())
         .await
         .context("the Goose attack failed")?;
     println!("Goose's report: {}", report.display());

@@ -1,6 +1,7 @@
 //! The flash sale against an in-process dev server (the same `App` `cargo dev` serves), once
 //! as it is and once with the stock changed behind its back: the audit must pass the first and
 //! fail the second.
+#![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
