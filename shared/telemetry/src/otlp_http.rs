@@ -10,22 +10,25 @@
 //! Plain `http://` only: spans go to a collector beside the function (the OpenTelemetry Lambda
 //! layer's on `localhost:4318`, a local one in development), which sends them on over TLS.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
 use opentelemetry_http::hyper::HyperClient;
 use opentelemetry_http::{HttpClient, HttpError, Request, Response};
-
-/// `OTEL_EXPORTER_OTLP_TIMEOUT`, the standard's name for the export's deadline, in ms.
-const TIMEOUT_VAR: &str = "OTEL_EXPORTER_OTLP_TIMEOUT";
-/// The standard's default deadline.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+use opentelemetry_otlp::{
+    OTEL_EXPORTER_OTLP_TIMEOUT, OTEL_EXPORTER_OTLP_TIMEOUT_DEFAULT,
+    OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+};
 
 /// Sends each request on the calling thread, which the batch span processor owns: a blocking
 /// call there is what its exporter expects.
 #[derive(Debug)]
 pub(crate) struct Client {
-    runtime: tokio::runtime::Runtime,
+    /// Made on the batch processor's thread by the first export, not when the client is: a
+    /// client built at init but then dropped there (when the exporter cannot be built) must
+    /// not drop a runtime inside the function's own, which tokio forbids.
+    runtime: OnceLock<tokio::runtime::Runtime>,
     hyper: HyperClient,
 }
 
@@ -38,17 +41,38 @@ impl Client {
                  the OpenTelemetry Lambda layer's on http://localhost:4318), not {endpoint:?}"
             ));
         }
-        let timeout = std::env::var(TIMEOUT_VAR)
-            .ok()
-            .and_then(|ms| ms.trim().parse().ok())
-            .map_or(DEFAULT_TIMEOUT, Duration::from_millis);
+        let hyper =
+            HyperClient::with_default_connector(timeout(|name| std::env::var(name).ok()), None);
+        Ok(Self {
+            runtime: OnceLock::new(),
+            hyper,
+        })
+    }
+
+    /// The runtime the requests run on, made by the first.
+    fn runtime(&self) -> Result<&tokio::runtime::Runtime, HttpError> {
+        if let Some(runtime) = self.runtime.get() {
+            return Ok(runtime);
+        }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
-            .build()
-            .map_err(|e| format!("no runtime for the exporter's client: {e}"))?;
-        let hyper = HyperClient::with_default_connector(timeout, None);
-        Ok(Self { runtime, hyper })
+            .build()?;
+        // Only the batch processor's thread exports, so no other runtime can have won.
+        Ok(self.runtime.get_or_init(|| runtime))
     }
+}
+
+/// Each request's deadline, resolved as the OTLP exporter resolves its own (the traces
+/// variable, then the general one, then the standard's 10 s), so that a request does not
+/// outlive the export it is part of.
+fn timeout(var: impl Fn(&str) -> Option<String>) -> Duration {
+    [
+        OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+        OTEL_EXPORTER_OTLP_TIMEOUT,
+    ]
+    .into_iter()
+    .find_map(|name| var(name)?.parse().ok())
+    .map_or(OTEL_EXPORTER_OTLP_TIMEOUT_DEFAULT, Duration::from_millis)
 }
 
 #[async_trait::async_trait]
@@ -59,7 +83,7 @@ impl HttpClient for Client {
         if tokio::runtime::Handle::try_current().is_ok() {
             return Err("spans are exported from the batch processor's thread only".into());
         }
-        self.runtime.block_on(self.hyper.send_bytes(request))
+        self.runtime()?.block_on(self.hyper.send_bytes(request))
     }
 }
 
@@ -110,5 +134,37 @@ mod tests {
 
         let err = Client::new("https://collector.example:4318").expect_err("https");
         assert!(err.contains("only http:// endpoints"), "{err}");
+    }
+
+    /// The exporter is built on the function's runtime, at init; when building it fails (a
+    /// malformed header variable, say) the client is dropped there, and the function must log
+    /// that it does not export rather than panic.
+    #[test]
+    fn the_deadline_is_the_exporters_traces_variable_then_the_general_one_then_10_s() {
+        let vars = |set: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                set.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        assert_eq!(timeout(vars(&[])), Duration::from_secs(10));
+        assert_eq!(
+            timeout(vars(&[("OTEL_EXPORTER_OTLP_TIMEOUT", "2500")])),
+            Duration::from_millis(2500)
+        );
+        assert_eq!(
+            timeout(vars(&[
+                ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
+                ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "700"),
+            ])),
+            Duration::from_millis(700)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_client_dropped_on_a_runtime_thread_does_not_panic() {
+        let client = Client::new("http://127.0.0.1:4318").expect("client");
+        drop(client);
     }
 }
