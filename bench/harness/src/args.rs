@@ -1,7 +1,7 @@
 //! The harness's flags, and what it takes from template.yaml before anything runs: the functions
 //! to measure and the environment every function gets.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use stockroom_store::testing::workspace;
@@ -135,26 +135,10 @@ fn checkout(dir: &str) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-/// The environment template.yaml gives every function, as this machine can honour it: the
-/// harness sets `RUST_LOG` itself (it counts DynamoDB calls from debug lines), and a CA bundle
-/// path that only exists on Lambda's image is pointed at this machine's bundle, so the SDK's
-/// HTTPS client still parses a real bundle at init.
+/// The environment template.yaml gives every function, but `RUST_LOG`, which the harness sets
+/// itself (it counts DynamoDB calls from debug lines).
 pub fn template_env() -> anyhow::Result<Vec<(String, String)>> {
-    const LOCAL_BUNDLES: &[&str] = &[
-        "/etc/ssl/certs/ca-certificates.crt",
-        "/etc/pki/tls/certs/ca-bundle.crt",
-    ];
     let mut env = stockroom_store::testing::global_function_env()?;
     env.retain(|(k, _)| k != "RUST_LOG");
-    for (k, v) in &mut env {
-        if k == "SSL_CERT_FILE" && !Path::new(v.as_str()).exists() {
-            let local = LOCAL_BUNDLES
-                .iter()
-                .find(|p| Path::new(p).exists())
-                .with_context(|| format!("no CA bundle on this machine to stand in for {v}"))?;
-            println!("SSL_CERT_FILE: the template's {v} is not on this machine; using {local}");
-            *v = (*local).to_owned();
-        }
-    }
     Ok(env)
 }

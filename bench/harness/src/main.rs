@@ -103,7 +103,7 @@ async fn main() -> anyhow::Result<()> {
     report::print_init_phases(&rows);
     report::print_answers(&rows);
     report::print_emf(&rows);
-    trust_roots::trust_roots(&args.env)?;
+    trust_roots::trust_roots()?;
     let broken = report::broken(&floor, &rows);
     if !broken.is_empty() {
         bail!("broken rows: {}", broken.join("; "));

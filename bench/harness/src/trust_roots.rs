@@ -1,18 +1,17 @@
 //! What trusting the system's root certificates costs a cold start, against the AWS roots the
-//! functions compile in (`shared/store/src/aws-roots.pem`, `stockroom_store::aws`).
+//! functions compile in (`stockroom_store::aws::AWS_ROOTS`).
 //!
-//! The SDK's HTTPS client builds its root store on the first connection of a process: from the
-//! system (rustls-native-certs: `SSL_CERT_FILE`, else the OpenSSL locations, a directory scan
-//! included) or from the PEM it is given. The bench's functions talk to moto over plain HTTP,
-//! so their first call never pays it; this times the same two loads here, in this process (the
-//! files in the page cache, as on any but the very first cold start of a machine).
+//! The SDK's HTTPS client builds its root store as it is built, in every cold start's init:
+//! from the system (rustls-native-certs: `SSL_CERT_FILE`, else the OpenSSL locations, a
+//! directory scan included) or from the PEM it is given. The functions use the compiled-in
+//! roots, so the run's init figures show only the second; this times both loads here, in this
+//! process (the files in the page cache, as on any but the very first cold start of a machine).
 
 use std::time::{Duration, Instant};
 
 use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
-use stockroom_store::testing::workspace;
 
 /// The bundle provided.al2023 ships, else this machine's (Debian's).
 const BUNDLES: &[&str] = &[
@@ -40,12 +39,11 @@ fn time(load: impl Fn() -> anyhow::Result<RootCertStore>) -> anyhow::Result<(Dur
     Ok((median(times), roots))
 }
 
-/// Prints the table: the system's bundle (the one `env`'s `SSL_CERT_FILE` names, else the
-/// first of [`BUNDLES`] here), read and parsed as rustls-native-certs reads it, and the compiled-in AWS
-/// roots. (Without the variable rustls-native-certs also scans the certificate directory; see
+/// Prints the table: the system's bundle (the first of [`BUNDLES`] here), read and parsed as
+/// rustls-native-certs reads a bundle `SSL_CERT_FILE` names, and the AWS roots the functions
+/// compile in. (With no variable rustls-native-certs also scans the certificate directory; see
 /// the `SSL_CERT_FILE` lever in docs/performance.md.)
-pub fn trust_roots(env: &[(String, String)]) -> anyhow::Result<()> {
-    let compiled_in = std::fs::read(workspace().join("shared/store/src/aws-roots.pem"))?;
+pub fn trust_roots() -> anyhow::Result<()> {
     let load = |pem: &[u8]| -> anyhow::Result<RootCertStore> {
         let mut store = RootCertStore::empty();
         let (_, rejected) = store.add_parsable_certificates(
@@ -57,21 +55,12 @@ pub fn trust_roots(env: &[(String, String)]) -> anyhow::Result<()> {
     println!("\nTrust roots: building the HTTPS client's root store, median of {ROUNDS} loads");
     println!("| roots | certificates | ms |");
     println!("|---|---|---|");
-    let bundle = env
-        .iter()
-        .find(|(k, _)| k == "SSL_CERT_FILE")
-        .map(|(_, v)| v.as_str())
-        .or_else(|| {
-            BUNDLES
-                .iter()
-                .copied()
-                .find(|p| std::path::Path::new(p).exists())
-        });
+    let bundle = BUNDLES.iter().find(|p| std::path::Path::new(p).exists());
     if let Some(file) = bundle {
         let (median, count) = time(|| load(&std::fs::read(file)?))?;
         println!("| system bundle, {file} | {count} | {:.2} |", ms(median));
     }
-    let (median, count) = time(|| load(&compiled_in))?;
+    let (median, count) = time(|| load(stockroom_store::aws::AWS_ROOTS.as_bytes()))?;
     println!(
         "| compiled-in AWS roots (the functions' default) | {count} | {:.2} |",
         ms(median)

@@ -83,7 +83,7 @@ fn sdk_config_from(
 
 /// Amazon Trust Services' roots (and the Starfield root that cross-signs them), which every AWS
 /// endpoint's certificate chains to; see the file's header for where they come from.
-const AWS_ROOTS: &str = include_str!("aws-roots.pem");
+pub const AWS_ROOTS: &str = include_str!("aws-roots.pem");
 
 /// What the HTTPS client trusts: the five roots AWS's endpoints need, compiled in, unless
 /// `system_roots` (a custom HTTPS endpoint, `SSL_CERT_FILE` or `SSL_CERT_DIR`), then the
