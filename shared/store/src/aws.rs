@@ -4,9 +4,9 @@
 //! In Lambda the region and the function role's credentials are environment variables
 //! (`AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`). The SDK's
 //! general loader (`aws_config::load_defaults`) also walks the profile files, SSO, web identity
-//! (STS), the ECS and EC2 metadata endpoints, none of which a function has: that walk was 1.2 ms
-//! of a 3.9 ms cold start, and its crates (aws-config, the STS client) about 0.5 MB of every
-//! binary (docs/performance.md, issue 21). So the functions read the variables themselves.
+//! (STS), the ECS and EC2 metadata endpoints, none of which a function has: that walk was 1.3 ms
+//! of a 3.9 ms cold start, and its crates (aws-config, the STS client) 0.93 MB of every binary
+//! (docs/performance.md, issue 21). So the functions read the variables themselves.
 //!
 //! The HTTPS client is built here too: rustls on ring, trusting the five roots AWS's endpoints
 //! chain to (compiled in) rather than the system's bundle, which it would read and parse in every
@@ -103,7 +103,7 @@ fn trust_store(system_roots: bool) -> TrustStore {
 }
 
 /// The HTTPS client: the SDK's own (hyper, rustls), with ring for its cryptography instead of the
-/// SDK's default aws-lc, which adds about 1 MB to every binary for nothing a function uses
+/// SDK's default aws-lc, which added 0.72 MB to every binary for nothing a function uses
 /// (docs/performance.md, issue 21). Every SDK client must be given it: the SDK crates are built
 /// without a default client.
 fn https_client(trust: TrustStore) -> anyhow::Result<SharedHttpClient> {
