@@ -61,13 +61,7 @@ fn sdk_config_from(
     let secret = var("AWS_SECRET_ACCESS_KEY").ok_or(MissingVariable("AWS_SECRET_ACCESS_KEY"))?;
     let credentials = Credentials::new(key, secret, var("AWS_SESSION_TOKEN"), None, PROVIDER_NAME);
     let endpoint = var(&format!("AWS_ENDPOINT_URL_{service}")).or_else(|| var("AWS_ENDPOINT_URL"));
-    // AWS's own roots for AWS's endpoints (and for a plain-HTTP local one, which verifies
-    // nothing); the system's for any other HTTPS endpoint, or when told where they are.
-    let system_roots = endpoint
-        .as_deref()
-        .is_some_and(|e| e.trim().starts_with("https://"))
-        || var("SSL_CERT_FILE").is_some()
-        || var("SSL_CERT_DIR").is_some();
+    let system_roots = system_roots(endpoint.as_deref(), var);
     let mut config = SdkConfig::builder()
         .behavior_version(
             aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest(),
@@ -79,6 +73,15 @@ fn sdk_config_from(
         config = config.endpoint_url(url);
     }
     Ok(config.build())
+}
+
+/// Whether the HTTPS client trusts the system's roots: for a custom HTTPS `endpoint`, or when
+/// `SSL_CERT_FILE` or `SSL_CERT_DIR` says where they are. Otherwise AWS's own roots, which is
+/// what AWS's endpoints need (a plain-HTTP local endpoint verifies nothing).
+fn system_roots(endpoint: Option<&str>, var: impl Fn(&str) -> Option<String>) -> bool {
+    endpoint.is_some_and(|e| e.trim().starts_with("https://"))
+        || var("SSL_CERT_FILE").is_some()
+        || var("SSL_CERT_DIR").is_some()
 }
 
 /// Amazon Trust Services' roots (and the Starfield root that cross-signs them), which every AWS
@@ -164,6 +167,21 @@ mod tests {
             config(&vars).expect("config").endpoint_url(),
             Some("http://127.0.0.1:2")
         );
+    }
+
+    #[test]
+    fn the_system_roots_serve_a_custom_https_endpoint_or_a_named_bundle_only() {
+        let none = |_: &str| None;
+        let file = |name: &str| (name == "SSL_CERT_FILE").then(|| String::from("/etc/ca.pem"));
+        let dir = |name: &str| (name == "SSL_CERT_DIR").then(|| String::from("/etc/certs"));
+        assert!(!system_roots(None, none));
+        assert!(!system_roots(Some("http://127.0.0.1:8000"), none));
+        assert!(system_roots(
+            Some("https://dynamodb.internal.example"),
+            none
+        ));
+        assert!(system_roots(None, file));
+        assert!(system_roots(None, dir));
     }
 
     #[test]
