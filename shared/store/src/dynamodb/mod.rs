@@ -265,6 +265,50 @@ pub(crate) fn cancellation_items<R>(
     }
 }
 
+/// The items of `table` at `keys` that exist, in no particular order: one `BatchGetItem` per
+/// 100 keys (DynamoDB's limit), and more only for keys it leaves unprocessed under load.
+/// Eventually consistent: for listings, which read what an index named a moment before.
+pub(crate) async fn batch_get(
+    client: &Client,
+    table: &str,
+    keys: Vec<Item>,
+    what: &'static str,
+) -> anyhow::Result<Vec<Item>> {
+    let mut found = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(100) {
+        let mut pending = Some(
+            aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(chunk.to_vec()))
+                .build()
+                .context("failed to build BatchGetItem keys")?,
+        );
+        let mut attempts = 0;
+        while let Some(keys) = pending.take() {
+            attempts += 1;
+            if attempts > WRITE_ATTEMPTS {
+                anyhow::bail!("{what}: keys left unprocessed after {WRITE_ATTEMPTS} reads");
+            }
+            let output = client
+                .batch_get_item()
+                .request_items(table, keys)
+                .send()
+                .await
+                .map_err(|e| sdk(e, what))?;
+            found.extend(
+                output
+                    .responses
+                    .and_then(|mut r| r.remove(table))
+                    .unwrap_or_default(),
+            );
+            pending = output
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(table))
+                .filter(|k| !k.keys().is_empty());
+        }
+    }
+    Ok(found)
+}
+
 /// How many times a write that lost to a concurrent writer (a changed version, or a
 /// transaction in flight on the item) is tried, reading again first where it read.
 pub(crate) const WRITE_ATTEMPTS: usize = 8;

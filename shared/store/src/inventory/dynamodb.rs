@@ -18,12 +18,12 @@ use aws_sdk_dynamodb::types::{
 };
 use chrono::{DateTime, Utc};
 use stockroom_domain::inventory::{Available, Quantity, StockLevel, StockMove};
-use stockroom_domain::page::Page;
+use stockroom_domain::page::{Cursor, Page};
 use stockroom_domain::{ProductId, timestamp};
 
-use crate::dynamodb::{Cancelled, Item, WRITE_ATTEMPTS, n, s, sdk};
+use crate::dynamodb::{Cancelled, Item, WRITE_ATTEMPTS, batch_get, n, s, sdk};
 use crate::dynamodb::{trace_name, trace_value};
-use crate::inventory::{StockError, StockQuery, StockReader, StockWriter, page_of};
+use crate::inventory::{StockError, StockQuery, StockReader, StockWriter};
 use crate::items::BY_ENTITY_INDEX;
 use crate::catalog::items::{PRODUCT_SK, product_pk};
 use crate::inventory::items::{STOCK_ENTITY, STOCK_SK, StockItem, stock_pk};
@@ -110,6 +110,9 @@ impl StockReader for DynamoInventory {
             .transpose()
     }
 
+    /// The index projects only keys, so a stock move never writes it: a page is a `Query` of
+    /// the index for the page's product ids (one more, to know whether another page follows),
+    /// then a `BatchGetItem` of their levels.
     #[tracing::instrument(skip_all, fields(store = "dynamodb"))]
     async fn list_stock(&self, query: &StockQuery) -> anyhow::Result<Page<StockLevel>> {
         let mut request = self
@@ -129,13 +132,38 @@ impl StockReader for DynamoInventory {
             .send()
             .await
             .map_err(|e| sdk(e, "failed to query stock levels"))?;
-        let levels = output
+        let mut ids = output
             .items
             .unwrap_or_default()
             .into_iter()
+            .map(|item| {
+                let id = item
+                    .get("id")
+                    .and_then(|v| v.as_s().ok())
+                    .context("a stock level's index entry has no id")?;
+                ProductId::parse(id).context("a stock level's index entry has an invalid id")
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let more = ids.len() > query.limit.get();
+        ids.truncate(query.limit.get());
+        let keys = ids
+            .iter()
+            .map(|id| crate::orders::dynamodb::key(stock_pk(id), STOCK_SK))
+            .collect();
+        let mut levels = batch_get(&self.client, &self.table, keys, "failed to read stock levels")
+            .await?
+            .into_iter()
             .map(|item| stored(item)?.into_level())
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(page_of(levels, query.limit))
+        // A level deleted between the two reads is left out; the cursor still follows the
+        // index, so the next page starts where this one ended.
+        levels.sort_by(|a, b| a.product_id.cmp(&b.product_id));
+        Ok(Page {
+            items: levels,
+            next_cursor: more
+                .then(|| ids.last().map(|last| Cursor::after(last.clone()).encode()))
+                .flatten(),
+        })
     }
 }
 

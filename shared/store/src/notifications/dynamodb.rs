@@ -3,8 +3,11 @@
 //! Recording is one `PutItem` conditional on `attribute_not_exists(pk)`; when a notification
 //! with the id exists the failed condition returns it (`ReturnValuesOnConditionCheckFailure`),
 //! so a replay learns whether it was sent in the same one call. Marking it sent is one
-//! `UpdateItem`. A list is a `Query` on the index of its most selective filter (order, product,
-//! kind, else all by time), read backwards, with the other filters as a `FilterExpression`.
+//! `UpdateItem`. A list reads the index of its most selective filter (order, product, kind,
+//! else all by time) backwards. The order and product indexes are one `Query` each (with the
+//! other filters as a `FilterExpression`). The kind and time indexes are sharded and project
+//! keys only: a list queries all [`SHARDS`] partitions side by side, merges their keys newest
+//! first, and reads the page's notifications with one `BatchGetItem`.
 
 use std::collections::HashMap;
 
@@ -18,10 +21,10 @@ use stockroom_domain::notifications::{Delivery, Notification, NotificationId};
 use stockroom_domain::page::Page;
 use stockroom_domain::timestamp;
 
-use crate::dynamodb::{Item, s, sdk, to_item};
+use crate::dynamodb::{Item, batch_get, s, sdk, to_item};
 use crate::notifications::items::{
-    BY_KIND_INDEX, BY_ORDER_INDEX, BY_PRODUCT_INDEX, BY_TIME_INDEX, NOTIFICATION_ENTITY,
-    NOTIFICATION_SK, NotificationItem, notification_pk,
+    BY_KIND_INDEX, BY_ORDER_INDEX, BY_PRODUCT_INDEX, BY_TIME_INDEX, NOTIFICATION_SK,
+    NotificationItem, SHARDS, kind_shard, notification_pk, time_shard,
 };
 use crate::notifications::{NotificationQuery, NotificationReader, NotificationWriter, page_of};
 
@@ -59,32 +62,34 @@ fn stored(item: Item) -> anyhow::Result<NotificationItem> {
     serde_dynamo::from_item(item).context("stored notification has an unexpected shape")
 }
 
-/// The index `query` reads, its key condition's attribute and value: the most selective filter.
-fn index_of(query: &NotificationQuery) -> (&'static str, &'static str, String) {
+/// The index `query` reads, its key condition's attribute, and the value (or for a sharded
+/// index, the values of all its shards): the most selective filter.
+fn index_of(query: &NotificationQuery) -> (&'static str, &'static str, Vec<String>) {
     if let Some(order) = &query.order_id {
-        (BY_ORDER_INDEX, "order_id", order.to_string())
+        (BY_ORDER_INDEX, "order_id", vec![order.to_string()])
     } else if let Some(product) = &query.product_id {
-        (BY_PRODUCT_INDEX, "product_id", product.to_string())
+        (BY_PRODUCT_INDEX, "product_id", vec![product.to_string()])
     } else if let Some(kind) = query.kind {
-        (BY_KIND_INDEX, "kind", kind.as_str().to_owned())
+        let shards = (0..SHARDS).map(|s| kind_shard(kind, s)).collect();
+        (BY_KIND_INDEX, "kind_shard", shards)
     } else {
-        (BY_TIME_INDEX, "entity", NOTIFICATION_ENTITY.to_owned())
+        (BY_TIME_INDEX, "time_shard", (0..SHARDS).map(time_shard).collect())
     }
 }
 
-#[async_trait]
-impl NotificationReader for DynamoNotifications {
-    #[tracing::instrument(skip_all, fields(store = "dynamodb"))]
-    async fn list_notifications(
+impl DynamoNotifications {
+    /// Up to `fetch` items of one partition `value` of `index`, newest first, that match the
+    /// filters `query` has besides the index's own: read on through pages a filter left short.
+    async fn query_partition(
         &self,
         query: &NotificationQuery,
-    ) -> anyhow::Result<Page<Notification>> {
-        let (index, attribute, value) = index_of(query);
+        index: &'static str,
+        attribute: &'static str,
+        value: String,
+    ) -> anyhow::Result<Vec<Item>> {
         let fetch = query.limit.fetch_size();
         let mut found = Vec::new();
         let mut start: Option<Item> = None;
-        // A filter can leave a page of the index short: read on until the page is full or the
-        // index ends.
         loop {
             let mut request = self
                 .client
@@ -102,12 +107,14 @@ impl NotificationReader for DynamoNotifications {
                     .expression_attribute_values(":before", s(after.sort_key())),
                 None => request.key_condition_expression("#k = :k"),
             };
+            // Only the unsharded indexes (ALL projection) are read with filters: the sharded
+            // ones are chosen when kind is the only filter, and it is their key.
             let mut filters = Vec::new();
             if let (Some(product), false) = (&query.product_id, attribute == "product_id") {
                 filters.push("product_id = :p");
                 request = request.expression_attribute_values(":p", s(product.to_string()));
             }
-            if let (Some(kind), false) = (query.kind, attribute == "kind") {
+            if let (Some(kind), false) = (query.kind, attribute == "kind_shard") {
                 filters.push("#kind = :kind");
                 request = request
                     .expression_attribute_names("#kind", "kind")
@@ -120,14 +127,71 @@ impl NotificationReader for DynamoNotifications {
                 .send()
                 .await
                 .map_err(|e| sdk(e, "failed to query notifications"))?;
-            for item in output.items.unwrap_or_default() {
-                found.push(stored(item)?.into_notification()?);
-            }
+            found.extend(output.items.unwrap_or_default());
             match output.last_evaluated_key {
                 Some(key) if !key.is_empty() && found.len() < fetch => start = Some(key),
                 _ => break,
             }
         }
+        Ok(found)
+    }
+}
+
+/// An index entry's `listed` (its sort key), for merging shards newest first.
+fn listed(item: &Item) -> anyhow::Result<&str> {
+    item.get("listed")
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .context("a notification's index entry has no `listed`")
+}
+
+#[async_trait]
+impl NotificationReader for DynamoNotifications {
+    #[tracing::instrument(skip_all, fields(store = "dynamodb"))]
+    async fn list_notifications(
+        &self,
+        query: &NotificationQuery,
+    ) -> anyhow::Result<Page<Notification>> {
+        let (index, attribute, values) = index_of(query);
+        let sharded = values.len() > 1;
+        let partitions = futures_util::future::try_join_all(
+            values
+                .into_iter()
+                .map(|value| self.query_partition(query, index, attribute, value)),
+        )
+        .await?;
+        let mut entries: Vec<Item> = partitions.into_iter().flatten().collect();
+        if sharded {
+            // Each shard gave its newest `fetch`: the newest `fetch` of all are among them.
+            let mut keyed = entries
+                .into_iter()
+                .map(|item| Ok((listed(&item)?.to_owned(), item)))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            keyed.sort_by(|a, b| b.0.cmp(&a.0));
+            keyed.truncate(query.limit.fetch_size());
+            let keys = keyed
+                .into_iter()
+                .map(|(_, item)| {
+                    let pk = item.get("pk").cloned().context("an index entry has no pk")?;
+                    Ok(HashMap::from([
+                        (String::from("pk"), pk),
+                        (String::from("sk"), s(NOTIFICATION_SK)),
+                    ]))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            entries = batch_get(
+                &self.client,
+                &self.table,
+                keys,
+                "failed to read listed notifications",
+            )
+            .await?;
+        }
+        let mut found = entries
+            .into_iter()
+            .map(|item| stored(item)?.into_notification())
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        found.sort_by_key(|n| std::cmp::Reverse(n.list_key()));
         Ok(page_of(found, query.limit))
     }
 }
