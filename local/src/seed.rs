@@ -128,6 +128,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<Seeded> {
             .set_stock(
                 &ProductId::parse(id)?,
                 Available::new(*units)?,
+                None,
                 timestamp::now(),
             )
             .await?;

@@ -117,7 +117,7 @@ pub async fn seed(store: &stockroom_store::Store) -> anyhow::Result<()> {
     for sku in ["sku-mug", "sku-kettle", "sku-notebook"] {
         let id = stockroom_domain::ProductId::parse(sku)?;
         inventory
-            .set_stock(&id, Available::new(1_000_000)?, now)
+            .set_stock(&id, Available::new(1_000_000)?, None, now)
             .await?;
     }
     inventory

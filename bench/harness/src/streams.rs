@@ -214,7 +214,7 @@ impl Feed {
                 for i in 0..size {
                     let id = low_stock_product(i)?;
                     inventory
-                        .set_stock(&id, Available::new(threshold)?, now())
+                        .set_stock(&id, Available::new(threshold)?, None, now())
                         .await?;
                 }
                 let from = self.skip(table).await?;

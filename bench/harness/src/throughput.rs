@@ -162,7 +162,7 @@ async fn seed_dev_store(dir: &Path) -> anyhow::Result<()> {
             .create_product(&Product::new(id.clone(), details, now))
             .await?;
         inventory
-            .set_stock(&id, Available::new(ORDER_PRODUCT_UNITS)?, now)
+            .set_stock(&id, Available::new(ORDER_PRODUCT_UNITS)?, None, now)
             .await?;
     }
     Ok(())

@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use http::StatusCode;
 use serde::Deserialize;
-use stockroom_domain::inventory::{Available, Quantity, StockMove};
+use stockroom_domain::inventory::{Available, Quantity, Shards, StockMove};
 use stockroom_domain::{FieldError, ProductId, timestamp};
 use stockroom_http::{
     Body, Caller, OperationError, QueryParams, Request, RequestError, Response, json_body,
@@ -23,6 +23,8 @@ fn product_id(req: &Request) -> Result<ProductId, RequestError> {
 #[serde(deny_unknown_fields)]
 struct SetStockInput {
     available: Option<i64>,
+    /// How many shards to split the level into; the shards it has when left out.
+    shards: Option<i64>,
 }
 
 /// The body of decrement, reserve and release.
@@ -73,8 +75,9 @@ pub async fn get_stock(
     }
 }
 
-/// `PUT /stock/{product_id} {available}`: sets the units available of a product in the
-/// catalog, creating its level if needed; what is reserved stays.
+/// `PUT /stock/{product_id} {available, shards?}`: sets the units available of a product in
+/// the catalog, creating its level if needed, split over `shards` (for a hot product: orders
+/// then write different items); what is reserved stays.
 #[tracing::instrument(skip_all, fields(route = "PUT /stock/{product_id}"))]
 pub async fn set_stock(
     store: &dyn StockWriter,
@@ -86,10 +89,23 @@ pub async fn set_stock(
     let input: SetStockInput = json_body(&req)?;
     let available = input
         .available
-        .ok_or_else(|| required("available"))
-        .and_then(|n| Available::new(n).map_err(RequestError::from))?;
-    let level = store.set_stock(&id, available, timestamp::now()).await?;
-    tracing::info!(product_id = %id, available = level.available, "stock set");
+        .ok_or_else(|| FieldError::new("available", "is required"))
+        .and_then(Available::new);
+    let shards = input.shards.map(Shards::new).transpose();
+    let (available, shards) = match (available, shards) {
+        (Ok(available), Ok(shards)) => (available, shards),
+        (available, shards) => {
+            let errors = [available.err(), shards.err()]
+                .into_iter()
+                .flatten()
+                .collect();
+            return Err(RequestError::Validation(errors).into());
+        }
+    };
+    let level = store
+        .set_stock(&id, available, shards, timestamp::now())
+        .await?;
+    tracing::info!(product_id = %id, available = level.available, shards = level.shards, "stock set");
     Ok(stockroom_http::json(StatusCode::OK, &level))
 }
 

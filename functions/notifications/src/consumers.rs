@@ -179,7 +179,10 @@ impl Consumers {
     }
 
     /// The inventory stream: `low_stock` when a level's `available` falls from at least the
-    /// threshold to below it.
+    /// threshold to below it. Only a level's shard 0 (its own item) is read; for a level split
+    /// into shards, the level is estimated as shard 0's count times the shards, since
+    /// reservations spread evenly over them at random (the other shards are on the stream but
+    /// carry no `entity`: reading their sums would need a read of the level per record).
     pub async fn on_stock_change(&self, event: &Event) -> DynamoDbEventResponse {
         let threshold = self.low_stock_threshold;
         self.batch("inventory", event, move |record| {
@@ -188,21 +191,22 @@ impl Consumers {
             }
             let old = image::<StockItem>(&record.change.old_image)?;
             let new = image::<StockItem>(&record.change.new_image)?;
-            let (Some(new), old_available) = (new, old.map(|o| o.available)) else {
+            let (Some(new), old_available) = (new, old.map(|o| estimate(&o))) else {
                 return Ok(None);
             };
+            let available = estimate(&new);
             stockroom_telemetry::metrics::stock_level(
                 &new.id,
-                i64::try_from(new.available).unwrap_or(i64::MAX),
+                i64::try_from(available).unwrap_or(i64::MAX),
             );
-            if !crosses_low_stock(old_available, Some(new.available), threshold) {
+            if !crosses_low_stock(old_available, Some(available), threshold) {
                 return Ok(None);
             }
             let level = new.into_level().map_err(RecordError::Undecodable)?;
             let seq = sequence(record).unwrap_or_default();
             Notification::low_stock(
                 &level.product_id,
-                level.available,
+                available,
                 threshold,
                 seq,
                 timestamp::now(),
@@ -306,4 +310,11 @@ impl Consumers {
             .map_err(RecordError::Delivery)?;
         Ok(Some(Delivery::Pending))
     }
+}
+
+/// A level's `available` as its shard 0 `item` tells it: exact for an unsplit level; for one
+/// split into `n` shards, `n` times shard 0's (reservations take from a shard at random, so the
+/// shards drain alike).
+fn estimate(item: &StockItem) -> u64 {
+    item.available.saturating_mul(u64::from(item.spread()))
 }

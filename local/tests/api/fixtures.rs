@@ -20,6 +20,11 @@ const EXPECTED: &[(&str, u16, &str)] = &[
     ("list_stock.json", 200, r#""product_id":"sku-kettle""#),
     ("get_stock.json", 200, r#""available":40"#),
     ("set_stock.json", 200, r#""available":30"#),
+    (
+        "set_stock_sharded.json",
+        200,
+        r#""available":400,"reserved":0,"shards":8"#,
+    ),
     ("decrement_stock.json", 200, r#""available":39"#),
     (
         "decrement_stock_insufficient.json",

@@ -189,7 +189,7 @@ async fn stock_that_stays_below_or_rises_raises_nothing_and_each_fall_raises_one
         .unwrap();
     let inventory = store.inventory().unwrap();
     inventory
-        .set_stock(&sku, Available::new(12).unwrap(), now)
+        .set_stock(&sku, Available::new(12).unwrap(), None, now)
         .await
         .unwrap();
     let take = |n: i64| Quantity::new(n).unwrap();
@@ -203,7 +203,7 @@ async fn stock_that_stays_below_or_rises_raises_nothing_and_each_fall_raises_one
         .await
         .unwrap();
     inventory
-        .set_stock(&sku, Available::new(20).unwrap(), now)
+        .set_stock(&sku, Available::new(20).unwrap(), None, now)
         .await
         .unwrap();
     inventory

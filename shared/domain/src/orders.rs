@@ -246,6 +246,11 @@ pub struct OrderLine {
     pub quantity: u64,
     pub unit_price: Price,
     pub line_total: i64,
+    /// Where the line's units sit in a sharded stock level, so a cancel or shipment moves
+    /// them out of the same shards. Empty for the usual case: all from the level's first (or
+    /// only) shard. The store's business; never part of the API.
+    #[serde(skip)]
+    pub taken_from: Vec<crate::inventory::ShardTake>,
 }
 
 impl OrderLine {
@@ -255,6 +260,19 @@ impl OrderLine {
     /// When a stored quantity is out of range: the item was written by something else.
     pub fn stock_quantity(&self) -> Result<Quantity, FieldError> {
         Quantity::new(i64::try_from(self.quantity).unwrap_or(i64::MAX))
+    }
+
+    /// The shards the line's units sit in, each with its quantity: [`OrderLine::taken_from`],
+    /// or when that is empty all of them in shard 0.
+    pub fn takes(&self) -> Vec<crate::inventory::ShardTake> {
+        if self.taken_from.is_empty() {
+            vec![crate::inventory::ShardTake {
+                shard: 0,
+                quantity: self.quantity,
+            }]
+        } else {
+            self.taken_from.clone()
+        }
     }
 }
 
@@ -328,6 +346,7 @@ impl Order {
                 quantity: line.quantity.get(),
                 unit_price: entry.price,
                 line_total,
+                taken_from: Vec::new(),
             });
         }
         Ok(Self {

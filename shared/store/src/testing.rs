@@ -319,6 +319,7 @@ pub async fn stocked(store: &crate::Store, products: &[(&str, i64)]) {
             .set_stock(
                 &build::id(sku),
                 stockroom_domain::inventory::Available::new(*units).expect("a valid level"),
+                None,
                 now,
             )
             .await

@@ -27,8 +27,19 @@ struct Recorded {
     ancestors: Vec<String>,
 }
 
+/// Every span in the order it began (the subscriber reuses the ids of closed spans, so the log
+/// is a list, with the open spans' positions by id for their later fields).
 #[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<BTreeMap<u64, Recorded>>>);
+struct Recorder(Arc<Mutex<Log>>);
+
+/// The spans in order, and where each open one is in it by id.
+type Log = (Vec<Recorded>, BTreeMap<u64, usize>);
+
+impl Recorder {
+    fn spans(&self) -> Vec<Recorded> {
+        self.0.lock().unwrap().0.clone()
+    }
+}
 
 struct Fields<'a>(&'a mut BTreeMap<String, String>);
 
@@ -59,7 +70,10 @@ where
         if let Some(this) = ctx.span(id) {
             span.ancestors = this.scope().skip(1).map(|s| s.name().to_owned()).collect();
         }
-        self.0.lock().unwrap().insert(id.into_u64(), span);
+        let mut log = self.0.lock().unwrap();
+        log.0.push(span);
+        let at = log.0.len() - 1;
+        log.1.insert(id.into_u64(), at);
     }
 
     fn on_record(
@@ -68,7 +82,9 @@ where
         values: &tracing::span::Record<'_>,
         _ctx: Context<'_, S>,
     ) {
-        if let Some(span) = self.0.lock().unwrap().get_mut(&id.into_u64()) {
+        let mut log = self.0.lock().unwrap();
+        let (spans, live) = &mut *log;
+        if let Some(span) = live.get(&id.into_u64()).and_then(|&at| spans.get_mut(at)) {
             values.record(&mut Fields(&mut span.fields));
         }
     }
@@ -91,7 +107,7 @@ async fn every_dynamodb_call_is_a_child_span_naming_its_operation_and_tables() {
         .instrument(tracing::info_span!("handler"))
         .await;
 
-    let spans: Vec<Recorded> = recorder.0.lock().unwrap().values().cloned().collect();
+    let spans = recorder.spans();
     let calls: Vec<&Recorded> = spans.iter().filter(|s| s.name == "dynamodb").collect();
     assert!(!calls.is_empty(), "no DynamoDB call spans in {spans:#?}");
     for call in &calls {
@@ -124,12 +140,74 @@ async fn every_dynamodb_call_is_a_child_span_naming_its_operation_and_tables() {
         placement.ancestors.first().map(String::as_str),
         Some("place_order")
     );
-    // The product it priced: a read of the catalog table.
-    assert!(
-        calls
+    // The product it priced and the shards of its stock level: one read of both tables.
+    let read = calls
+        .iter()
+        .find(|c| {
+            c.ancestors.contains(&"handler".to_owned())
+                && c.fields["db.operation"] == "BatchGetItem"
+        })
+        .unwrap_or_else(|| panic!("no BatchGetItem under the handler in {calls:#?}"));
+    let mut read_tables: Vec<&str> = read.fields["aws.dynamodb.table_names"].split(',').collect();
+    read_tables.sort_unstable();
+    let mut expected = vec![
+        name(stockroom_store::catalog::TABLE),
+        name(stockroom_store::inventory::TABLE),
+    ];
+    expected.sort_unstable();
+    assert_eq!(read_tables, expected, "{read:?}");
+
+    // A level split into 8 shards: a placement is still the same 2 calls, whatever shard it
+    // picks, while that shard has the units.
+    let split = |sku: &'static str, units: i64| async move {
+        store
+            .inventory()
+            .unwrap()
+            .set_stock(
+                &testing::build::id(sku),
+                stockroom_domain::inventory::Available::new(units).unwrap(),
+                Some(stockroom_domain::inventory::Shards::new(8).unwrap()),
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+    };
+    let operations = |handler: &str| -> Vec<String> {
+        recorder
+            .spans()
             .iter()
-            .any(|c| c.ancestors.contains(&"handler".to_owned())
-                && c.fields["aws.dynamodb.table_names"] == name(stockroom_store::catalog::TABLE)),
-        "no catalog read under the handler in {calls:#?}"
+            .filter(|s| s.name == "dynamodb" && s.ancestors.contains(&handler.to_owned()))
+            .map(|s| s.fields["db.operation"].clone())
+            .collect()
+    };
+    testing::stocked(store, &[("sku-split", 0), ("sku-thin", 0)]).await;
+    split("sku-split", 800).await;
+    for i in 0..5 {
+        async {
+            testing::place(store, &format!("cust-split-{i}"), &[("sku-split", 3)], None).await
+        }
+        .instrument(tracing::info_span!("split-handler"))
+        .await;
+    }
+    assert_eq!(
+        operations("split-handler"),
+        ["BatchGetItem", "TransactWriteItems"].repeat(5),
+        "five placements on a split level"
+    );
+    // 8 units in 8 shards of 1: an order of 2 finds its shard short, reads the level and takes
+    // across two shards: the fall-over, 4 calls.
+    split("sku-thin", 8).await;
+    async { testing::place(store, "cust-thin", &[("sku-thin", 2)], None).await }
+        .instrument(tracing::info_span!("fall-over-handler"))
+        .await;
+    assert_eq!(
+        operations("fall-over-handler"),
+        [
+            "BatchGetItem",
+            "TransactWriteItems",
+            "Query",
+            "TransactWriteItems"
+        ],
+        "a placement whose shard fell short"
     );
 }

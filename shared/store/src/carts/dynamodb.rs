@@ -357,7 +357,7 @@ impl CartWriter for DynamoCarts {
             Ok(read) => read,
             Err(err) => return checkout.replay_or(record().await?, err),
         };
-        let entries = self.orders.catalog_entries(request.product_ids()).await?;
+        let (entries, spread) = self.orders.catalog_entries(request.product_ids()).await?;
         let order = match Order::price(checkout.order_id.clone(), &request, &entries, checkout.now)
         {
             Ok(order) => order,
@@ -366,7 +366,7 @@ impl CartWriter for DynamoCarts {
                     .replay_or(record().await?, crate::orders::OrderError::from(err).into());
             }
         };
-        let (answer, record) = checkout.answer(&cart, order)?;
+        let (mut answer, record) = checkout.answer(&cart, order)?;
         let mut emptied = cart.clone();
         emptied.empty(checkout.now);
         // The emptied cart replaces the one read, only if no change came in between.
@@ -380,7 +380,7 @@ impl CartWriter for DynamoCarts {
         let extra = vec![TransactWriteItem::builder().put(empty_cart).build()];
         match self
             .orders
-            .write_placement(&answer.order, record.as_ref(), checkout.now, extra)
+            .write_placement(&mut answer.order, &spread, record.as_ref(), checkout.now, extra)
             .await?
         {
             Placement::Placed => Ok(CheckoutDone {

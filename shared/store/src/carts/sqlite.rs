@@ -168,8 +168,8 @@ impl CartWriter for SqliteStore {
             if let Some(record) = record()? {
                 return checkout.replay(&record);
             }
-            let (answer, record) = checkout.answer(&cart, order)?;
-            write_placement(&tx, &answer.order, record.as_ref(), checkout.now)?;
+            let (mut answer, record) = checkout.answer(&cart, order)?;
+            write_placement(&tx, &mut answer.order, record.as_ref(), checkout.now)?;
             cart.empty(checkout.now);
             write_cart(&tx, &cart)?;
             tx.commit()?;

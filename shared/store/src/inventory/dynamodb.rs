@@ -4,29 +4,39 @@
 //! are an `UpdateItem` conditional on `available >= :q`, release on `reserved >= :q`, delete a
 //! `DeleteItem` conditional on `reserved = 0`, so concurrent changes can never oversell. A failed
 //! condition returns the item as it was (`ReturnValuesOnConditionCheckFailure`), which says
-//! whether the level is missing or short, and by how much. Setting a level is one
-//! `TransactWriteItems` (a `ConditionCheck` that the product is in the catalog, and the update),
-//! then a `GetItem` for the level to answer with, since a transaction returns no values.
+//! whether the level is missing or short, and by how much. Setting a level is a `Query` of its
+//! items, one `TransactWriteItems` (a `ConditionCheck` that the product is in the catalog, and
+//! the update of every shard), then a `Query` for the level to answer with, since a transaction
+//! returns no values.
+//!
+//! A split level (more than one shard) costs more only where it must: reading one is still one
+//! `Query` (all its items share the partition key); a move first tries shard 0 as an unsplit
+//! level's move does, and when shard 0 is short it reads the shards and moves across them in
+//! one transaction of conditional updates.
 
 use anyhow::Context as _;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    ConditionCheck, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    ConditionCheck, Delete, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
 };
 use chrono::{DateTime, Utc};
-use stockroom_domain::inventory::{Available, Quantity, StockLevel, StockMove};
+use stockroom_domain::inventory::{
+    Available, Quantity, Shards, StockLevel, StockMove, plan_takes,
+};
 use stockroom_domain::page::{Cursor, Page};
 use stockroom_domain::{ProductId, timestamp};
 
 use crate::dynamodb::{Cancelled, Item, WRITE_ATTEMPTS, batch_get, n, s, sdk};
 use crate::dynamodb::{trace_name, trace_value};
-use crate::inventory::{StockError, StockQuery, StockReader, StockWriter};
+use crate::inventory::{SetPlan, StockError, StockQuery, StockReader, StockWriter};
 use crate::items::BY_ENTITY_INDEX;
 use crate::catalog::items::{PRODUCT_SK, product_pk};
-use crate::inventory::items::{STOCK_ENTITY, STOCK_SK, StockItem, stock_pk};
+use crate::inventory::items::{
+    STOCK_ENTITY, STOCK_SK, StockItem, shard_sk, split_items, stock_pk,
+};
 
 /// Stock levels in one DynamoDB table; setting one also checks the catalog table.
 #[derive(Debug, Clone)]
@@ -45,32 +55,142 @@ impl DynamoInventory {
         }
     }
 
-    async fn get_item(&self, id: &ProductId) -> anyhow::Result<Option<StockItem>> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(stock_pk(id)))
-            .key("sk", s(STOCK_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk(e, "failed to get a stock level"))?;
-        output.item.map(stored).transpose()
+    /// Every item of product `id`'s level, read consistently with one `Query` of its partition
+    /// key: shard 0 and the rest, or `None` when it has no level.
+    pub(crate) async fn level_items(
+        &self,
+        id: &ProductId,
+    ) -> anyhow::Result<Option<(StockItem, Vec<StockItem>)>> {
+        Ok(split_items(
+            query_level(&self.client, &self.table, id).await?,
+        ))
     }
 
-    /// The level as a failed condition left it: the item the error returned, or (for a server
+    async fn level(&self, id: &ProductId) -> anyhow::Result<Option<StockLevel>> {
+        self.level_items(id)
+            .await?
+            .map(|(head, rest)| StockItem::level(&head, &rest))
+            .transpose()
+    }
+
+    /// Shard 0 as a failed condition left it: the item the error returned, or (for a server
     /// that does not return it) a consistent read. Only failures pay for that read.
-    async fn level_after_failure(
+    async fn head_after_failure(
         &self,
         id: &ProductId,
         returned: Option<&Item>,
     ) -> anyhow::Result<Option<StockItem>> {
         match returned {
             Some(item) if !item.is_empty() => stored(item.clone()).map(Some),
-            _ => self.get_item(id).await,
+            _ => Ok(self.level_items(id).await?.map(|(head, _)| head)),
         }
     }
+
+    /// `mv` of `quantity` across the shards of a split level, as [`plan_takes`] divides it: one
+    /// transaction of conditional updates, planned anew when a shard changed in between.
+    async fn move_across_shards(
+        &self,
+        id: &ProductId,
+        mv: StockMove,
+        quantity: Quantity,
+        now: DateTime<Utc>,
+    ) -> Result<StockLevel, StockError> {
+        for attempts in 1..=WRITE_ATTEMPTS {
+            let Some((head, rest)) = self.level_items(id).await? else {
+                return Err(StockError::NoStockLevel(id.clone()));
+            };
+            let counts = std::iter::once(&head)
+                .chain(&rest)
+                .map(StockItem::counts)
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let takes = plan_takes(&counts, mv, quantity, None)
+                .map_err(|short| StockError::shortfall(id, quantity, short))?;
+            let now = timestamp::format(&now);
+            let actions = takes
+                .iter()
+                .map(|take| shard_update(&self.table, id, take.shard, take.quantity, mv, &now))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(actions))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {
+                    return Ok(self
+                        .level(id)
+                        .await?
+                        .context("a stock level just moved cannot be read back")?);
+                }
+                Err(err) => match Cancelled::of(&err) {
+                    Some(_) => {
+                        tracing::debug!(attempts, "a stock shard changed while moving; retrying");
+                    }
+                    None => return Err(sdk(err, "failed to change a split stock level").into()),
+                },
+            }
+        }
+        Err(anyhow::anyhow!("stock level {id} kept changing while it was moved; try again").into())
+    }
+}
+
+/// Every item under product `id`'s partition key, read consistently (one `Query`, more only
+/// for a level past DynamoDB's 1 MB page, which 32 shards never are).
+pub(crate) async fn query_level(
+    client: &Client,
+    table: &str,
+    id: &ProductId,
+) -> anyhow::Result<Vec<StockItem>> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let output = client
+            .query()
+            .table_name(table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(stock_pk(id)))
+            .consistent_read(true)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| sdk(e, "failed to read a stock level"))?;
+        for item in output.items.unwrap_or_default() {
+            items.push(stored(item)?);
+        }
+        match output.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => return Ok(items),
+        }
+    }
+}
+
+/// The transaction action that applies `mv` of `quantity` to shard `shard` of product `id`'s
+/// level, conditional on the shard holding enough: the inventory's moves and the orders'
+/// placements and status changes build it alike.
+pub(crate) fn shard_update(
+    table: &str,
+    id: &ProductId,
+    shard: u32,
+    quantity: u64,
+    mv: StockMove,
+    now: &str,
+) -> anyhow::Result<TransactWriteItem> {
+    let (update, condition) = move_expressions(mv);
+    let update = Update::builder()
+        .table_name(table)
+        .key("pk", s(stock_pk(id)))
+        .key("sk", s(shard_sk(shard)))
+        .update_expression(update)
+        .condition_expression(condition)
+        .expression_attribute_values(":q", n(quantity))
+        .expression_attribute_values(":now", s(now))
+        .set_expression_attribute_names(Some(trace_name()))
+        .expression_attribute_values(":trace", trace_value())
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .build()
+        .context("failed to build a stock Update")?;
+    Ok(TransactWriteItem::builder().update(update).build())
 }
 
 fn stored(item: Item) -> anyhow::Result<StockItem> {
@@ -104,15 +224,12 @@ pub(crate) fn move_expressions(mv: StockMove) -> (&'static str, &'static str) {
 impl StockReader for DynamoInventory {
     #[tracing::instrument(skip_all, fields(store = "dynamodb", product_id = %id))]
     async fn get_stock(&self, id: &ProductId) -> anyhow::Result<Option<StockLevel>> {
-        self.get_item(id)
-            .await?
-            .map(StockItem::into_level)
-            .transpose()
+        self.level(id).await
     }
 
     /// The index projects only keys, so a stock move never writes it: a page is a `Query` of
     /// the index for the page's product ids (one more, to know whether another page follows),
-    /// then a `BatchGetItem` of their levels.
+    /// then a `BatchGetItem` of their levels (and one more of the other shards of split ones).
     #[tracing::instrument(skip_all, fields(store = "dynamodb"))]
     async fn list_stock(&self, query: &StockQuery) -> anyhow::Result<Page<StockLevel>> {
         let mut request = self
@@ -150,13 +267,40 @@ impl StockReader for DynamoInventory {
             .iter()
             .map(|id| crate::orders::dynamodb::key(stock_pk(id), STOCK_SK))
             .collect();
-        let mut levels = batch_get(&self.client, &self.table, keys, "failed to read stock levels")
+        let heads = batch_get(&self.client, &self.table, keys, "failed to read stock levels")
             .await?
             .into_iter()
-            .map(|item| stored(item)?.into_level())
+            .map(stored)
             .collect::<anyhow::Result<Vec<_>>>()?;
-        // A level deleted between the two reads is left out; the cursor still follows the
-        // index, so the next page starts where this one ended.
+        let shard_keys = heads
+            .iter()
+            .flat_map(|head| {
+                (1..head.items()).map(|k| crate::orders::dynamodb::key(head.pk.clone(), &shard_sk(k)))
+            })
+            .collect::<Vec<_>>();
+        let mut shards: std::collections::HashMap<String, Vec<StockItem>> =
+            std::collections::HashMap::new();
+        if !shard_keys.is_empty() {
+            for item in batch_get(
+                &self.client,
+                &self.table,
+                shard_keys,
+                "failed to read stock shards",
+            )
+            .await?
+            {
+                let item = stored(item)?;
+                shards.entry(item.pk.clone()).or_default().push(item);
+            }
+        }
+        let mut levels = heads
+            .iter()
+            .map(|head| {
+                StockItem::level(head, shards.get(&head.pk).map_or(&[][..], Vec::as_slice))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        // A level deleted between the reads is left out; the cursor still follows the index,
+        // so the next page starts where this one ended.
         levels.sort_by(|a, b| a.product_id.cmp(&b.product_id));
         Ok(Page {
             items: levels,
@@ -174,6 +318,7 @@ impl StockWriter for DynamoInventory {
         &self,
         id: &ProductId,
         available: Available,
+        shards: Option<Shards>,
         now: DateTime<Utc>,
     ) -> Result<StockLevel, StockError> {
         let in_catalog = ConditionCheck::builder()
@@ -183,59 +328,68 @@ impl StockWriter for DynamoInventory {
             .condition_expression("attribute_exists(pk)")
             .build()
             .context("failed to build a ConditionCheck")?;
-        let update = Update::builder()
-            .table_name(&self.table)
-            .key("pk", s(stock_pk(id)))
-            .key("sk", s(STOCK_SK))
-            .update_expression(
-                "SET available = :a, updated_at = :now, entity = :e, id = :id, \
-                 reserved = if_not_exists(reserved, :zero), #trace = :trace",
-            )
-            .set_expression_attribute_names(Some(trace_name()))
-            .expression_attribute_values(":trace", trace_value())
-            .expression_attribute_values(":a", n(available.get()))
-            .expression_attribute_values(":now", s(timestamp::format(&now)))
-            .expression_attribute_values(":e", s(STOCK_ENTITY))
-            .expression_attribute_values(":id", s(id.to_string()))
-            .expression_attribute_values(":zero", n(0))
-            .build()
-            .context("failed to build an Update")?;
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
+        let now = timestamp::format(&now);
+        for attempts in 1..=WRITE_ATTEMPTS {
+            let existing = self.level_items(id).await?;
+            let (counts, current) = match &existing {
+                Some((head, rest)) => (
+                    std::iter::once(head)
+                        .chain(rest)
+                        .map(StockItem::counts)
+                        .collect::<anyhow::Result<Vec<_>>>()?,
+                    Some(head.spread()),
+                ),
+                None => (Vec::new(), None),
+            };
+            let plan = SetPlan::new(&counts, available, shards, current);
+            let mut actions = vec![
+                TransactWriteItem::builder()
+                    .condition_check(in_catalog.clone())
+                    .build(),
+            ];
+            for &(k, available, _) in &plan.keep {
+                actions.push(self.set_shard(id, k, available, &plan, &now)?);
+            }
+            for &k in &plan.delete {
+                // Only while it still holds nothing reserved: an order may have reserved
+                // there since the read.
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(stock_pk(id)))
+                    .key("sk", s(shard_sk(k)))
+                    .condition_expression("reserved = :zero")
+                    .expression_attribute_values(":zero", n(0))
+                    .build()
+                    .context("failed to build a shard Delete")?;
+                actions.push(TransactWriteItem::builder().delete(delete).build());
+            }
             let result = self
                 .client
                 .transact_write_items()
-                .transact_items(
-                    TransactWriteItem::builder()
-                        .condition_check(in_catalog.clone())
-                        .build(),
-                )
-                .transact_items(TransactWriteItem::builder().update(update.clone()).build())
+                .set_transact_items(Some(actions))
                 .send()
                 .await;
             match result {
-                Ok(_) => break,
+                Ok(_) => {
+                    return Ok(self
+                        .level(id)
+                        .await?
+                        .context("a stock level just set cannot be read back")?);
+                }
                 Err(err) => match Cancelled::of(&err) {
-                    Some(Cancelled::ConditionFailed(_)) => {
+                    Some(Cancelled::ConditionFailed(failed)) if failed.contains(&0) => {
                         return Err(StockError::UnknownProduct(id.clone()));
                     }
-                    // A set is idempotent: when another transaction held the level, try again.
-                    Some(Cancelled::Conflict) if attempts < WRITE_ATTEMPTS => {
-                        tracing::debug!(
-                            attempts,
-                            "stock level held by another transaction; retrying"
-                        );
+                    // A set is idempotent: when another transaction held the level, or a shard
+                    // to delete was reserved in since the read, read again and try again.
+                    Some(_) => {
+                        tracing::debug!(attempts, "stock level changed while set; retrying");
                     }
-                    _ => return Err(sdk(err, "failed to set a stock level").into()),
+                    None => return Err(sdk(err, "failed to set a stock level").into()),
                 },
             }
         }
-        let level = self
-            .get_item(id)
-            .await?
-            .context("a stock level just set cannot be read back")?;
-        Ok(level.into_level()?)
+        Err(anyhow::anyhow!("stock level {id} kept changing while it was set; try again").into())
     }
 
     #[tracing::instrument(skip_all, fields(store = "dynamodb", product_id = %id, ?mv, quantity = quantity.get()))]
@@ -264,16 +418,30 @@ impl StockWriter for DynamoInventory {
             .send()
             .await;
         match result {
-            Ok(output) => Ok(stored(output.attributes.unwrap_or_default())?.into_level()?),
+            Ok(output) => {
+                let head = stored(output.attributes.unwrap_or_default())?;
+                if head.items() == 1 {
+                    return Ok(head.into_level()?);
+                }
+                // Shard 0 of a split level took it: the answer is the whole level.
+                Ok(self
+                    .level(id)
+                    .await?
+                    .context("a stock level just moved cannot be read back")?)
+            }
             Err(err) => {
                 let Some(UpdateItemError::ConditionalCheckFailedException(failed)) =
                     err.as_service_error()
                 else {
                     return Err(sdk(err, "failed to change a stock level").into());
                 };
-                let Some(old) = self.level_after_failure(id, failed.item()).await? else {
+                let Some(old) = self.head_after_failure(id, failed.item()).await? else {
                     return Err(StockError::NoStockLevel(id.clone()));
                 };
+                if old.items() > 1 {
+                    // Shard 0 is short: the level may not be.
+                    return self.move_across_shards(id, mv, quantity, now).await;
+                }
                 match mv.apply(old.available, old.reserved, quantity) {
                     Err(short) => Err(StockError::shortfall(id, quantity, short)),
                     // Only with a server that returned no item and a level that changed again
@@ -289,34 +457,103 @@ impl StockWriter for DynamoInventory {
 
     #[tracing::instrument(skip_all, fields(store = "dynamodb", product_id = %id))]
     async fn delete_stock(&self, id: &ProductId) -> Result<StockLevel, StockError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(stock_pk(id)))
-            .key("sk", s(STOCK_SK))
-            .condition_expression("attribute_exists(pk) AND reserved = :zero")
-            .expression_attribute_values(":zero", n(0))
-            .return_values(ReturnValue::AllOld)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(output) => Ok(stored(output.attributes.unwrap_or_default())?.into_level()?),
-            Err(err) => {
-                let Some(DeleteItemError::ConditionalCheckFailedException(failed)) =
-                    err.as_service_error()
-                else {
-                    return Err(sdk(err, "failed to delete a stock level").into());
-                };
-                match self.level_after_failure(id, failed.item()).await? {
-                    None => Err(StockError::NoStockLevel(id.clone())),
-                    Some(old) => Err(StockError::StillReserved {
-                        product_id: id.clone(),
-                        reserved: old.reserved,
-                    }),
-                }
+        for attempts in 1..=WRITE_ATTEMPTS {
+            let Some((head, rest)) = self.level_items(id).await? else {
+                return Err(StockError::NoStockLevel(id.clone()));
+            };
+            let level = StockItem::level(&head, &rest)?;
+            if level.reserved > 0 {
+                return Err(StockError::StillReserved {
+                    product_id: id.clone(),
+                    reserved: level.reserved,
+                });
+            }
+            // Every item, each only while it holds nothing reserved and (shard 0) while the
+            // level has the shards read: one transaction, so a level is deleted whole or not.
+            let actions = std::iter::once(&head)
+                .chain(&rest)
+                .map(|item| {
+                    let delete = Delete::builder()
+                        .table_name(&self.table)
+                        .key("pk", s(item.pk.clone()))
+                        .key("sk", s(item.sk.clone()))
+                        .condition_expression("attribute_exists(pk) AND reserved = :zero")
+                        .expression_attribute_values(":zero", n(0))
+                        .build()
+                        .context("failed to build a stock Delete")?;
+                    Ok(TransactWriteItem::builder().delete(delete).build())
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(actions))
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(level),
+                Err(err) => match Cancelled::of(&err) {
+                    Some(_) => {
+                        tracing::debug!(attempts, "stock level changed while deleted; retrying");
+                    }
+                    None => return Err(sdk(err, "failed to delete a stock level").into()),
+                },
             }
         }
+        Err(anyhow::anyhow!("stock level {id} kept changing while it was deleted; try again").into())
+    }
+}
+
+impl DynamoInventory {
+    /// The transaction action that sets shard `k` of product `id`'s level to `available` as
+    /// `plan` says, keeping what it holds reserved (0 for a new shard).
+    fn set_shard(
+        &self,
+        id: &ProductId,
+        k: u32,
+        available: u64,
+        plan: &SetPlan,
+        now: &str,
+    ) -> anyhow::Result<TransactWriteItem> {
+        let mut set = String::from(
+            "SET available = :a, updated_at = :now, id = :id, \
+             reserved = if_not_exists(reserved, :zero), #trace = :trace",
+        );
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(stock_pk(id)))
+            .key("sk", s(shard_sk(k)))
+            .set_expression_attribute_names(Some(trace_name()))
+            .expression_attribute_values(":trace", trace_value())
+            .expression_attribute_values(":a", n(available))
+            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":id", s(id.to_string()))
+            .expression_attribute_values(":zero", n(0));
+        if k == 0 {
+            set.push_str(", entity = :e");
+            update = update.expression_attribute_values(":e", s(STOCK_ENTITY));
+            let mut remove = Vec::new();
+            if plan.spread > 1 {
+                set.push_str(", shards = :shards");
+                update = update.expression_attribute_values(":shards", n(plan.spread));
+            } else {
+                remove.push("shards");
+            }
+            if plan.items() > 1 {
+                set.push_str(", shard_items = :items");
+                update = update.expression_attribute_values(":items", n(plan.items()));
+            } else {
+                remove.push("shard_items");
+            }
+            if !remove.is_empty() {
+                set.push_str(" REMOVE ");
+                set.push_str(&remove.join(", "));
+            }
+        }
+        let update = update
+            .update_expression(set)
+            .build()
+            .context("failed to build a shard Update")?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 }

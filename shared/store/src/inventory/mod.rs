@@ -11,7 +11,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use stockroom_domain::ProductId;
-use stockroom_domain::inventory::{Available, Quantity, StockLevel, StockMove};
+use stockroom_domain::inventory::{Available, Quantity, Shards, StockLevel, StockMove};
 use stockroom_domain::page::{Limit, Page};
 use crate::tables::Table;
 
@@ -103,7 +103,9 @@ pub trait StockReader: Send + Sync {
 #[async_trait]
 pub trait StockWriter: Send + Sync {
     /// Sets `available` for a product in the catalog, creating its level (0 reserved) if it has
-    /// none. The catalog check and the write are one transaction.
+    /// none, split evenly over `shards` (when given; else the shards it has, 1 for a new
+    /// level). What each shard holds reserved stays, so orders can still release and ship it.
+    /// The catalog check and the writes are one transaction.
     ///
     /// # Errors
     /// [`StockError::UnknownProduct`] when the catalog has no such product.
@@ -111,11 +113,14 @@ pub trait StockWriter: Send + Sync {
         &self,
         id: &ProductId,
         available: Available,
+        shards: Option<Shards>,
         now: DateTime<Utc>,
     ) -> Result<StockLevel, StockError>;
 
     /// Applies `mv` of `quantity` in one conditional write: it happens only if the count it
-    /// takes from has at least `quantity`, so concurrent changes can never oversell.
+    /// takes from has at least `quantity`, so concurrent changes can never oversell. On a split
+    /// level it takes from the first shard when that has enough, else across the shards (one
+    /// transaction of conditional writes); the level's total decides whether it is short.
     ///
     /// # Errors
     /// [`StockError::NoStockLevel`] (nothing is created), or the shortfall.
@@ -139,7 +144,92 @@ pub trait InventoryStore: StockReader + StockWriter {}
 
 impl<T: StockReader + StockWriter> InventoryStore for T {}
 
+/// What setting a level writes: the shards orders spread over, every shard item it keeps with
+/// its `(shard, available, reserved)`, and the shard items it deletes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SetPlan {
+    pub spread: u32,
+    pub keep: Vec<(u32, u64, u64)>,
+    pub delete: Vec<u32>,
+}
+
+impl SetPlan {
+    /// `available` split over `shards` (else the `current` spread, else 1). Each kept shard
+    /// keeps what it has reserved; a shard beyond the new spread is kept (with nothing
+    /// available) while it or one after it still holds reserved units, and deleted otherwise.
+    pub(crate) fn new(
+        existing: &[stockroom_domain::inventory::ShardCounts],
+        available: Available,
+        shards: Option<Shards>,
+        current: Option<u32>,
+    ) -> Self {
+        let spread = shards
+            .or_else(|| current.and_then(|n| Shards::new(i64::from(n)).ok()))
+            .unwrap_or(Shards::ONE);
+        let split = spread.split(available.get());
+        let spread = spread.get();
+        let reserved = |k: u32| {
+            existing
+                .iter()
+                .find(|s| s.shard == k)
+                .map_or(0, |s| s.reserved)
+        };
+        let items = existing
+            .iter()
+            .filter(|s| s.reserved > 0)
+            .map(|s| s.shard + 1)
+            .max()
+            .unwrap_or(0)
+            .max(spread);
+        Self {
+            spread,
+            keep: (0..items)
+                .map(|k| {
+                    let available = split.get(k as usize).copied().unwrap_or(0);
+                    (k, available, reserved(k))
+                })
+                .collect(),
+            delete: existing
+                .iter()
+                .map(|s| s.shard)
+                .filter(|&k| k >= items)
+                .collect(),
+        }
+    }
+
+    /// How many shard items the level has after the set.
+    pub(crate) fn items(&self) -> u32 {
+        u32::try_from(self.keep.len()).unwrap_or(u32::MAX)
+    }
+}
+
+/// A shard of `spread` chosen at random, for a reservation to take from first: concurrent
+/// orders of a hot product then write different items.
+pub(crate) fn random_shard(spread: u32) -> u32 {
+    use std::hash::BuildHasher as _;
+    if spread <= 1 {
+        return 0;
+    }
+    // A fresh RandomState is seeded per thread and stepped per use: random enough to spread
+    // writes, and no dependency for it.
+    let hash = std::collections::hash_map::RandomState::new().hash_one(spread);
+    u32::try_from(hash % u64::from(spread)).unwrap_or(0)
+}
+
+/// The shards a line records: none when all of it sits in shard 0 (the usual case, and how
+/// every order placed before levels were split reads).
+pub(crate) fn recorded(
+    takes: Vec<stockroom_domain::inventory::ShardTake>,
+) -> Vec<stockroom_domain::inventory::ShardTake> {
+    if takes.iter().all(|t| t.shard == 0) {
+        Vec::new()
+    } else {
+        takes
+    }
+}
+
 /// The page of stock levels from `levels` fetched in product id order with one extra.
+#[cfg(feature = "embedded")]
 pub(crate) fn page_of(levels: Vec<StockLevel>, limit: Limit) -> Page<StockLevel> {
     Page::of(levels, limit, |l| l.product_id.clone())
 }
@@ -169,5 +259,45 @@ impl crate::Store {
             #[cfg(feature = "embedded")]
             crate::config::Backend::Embedded(store) => Arc::new(store.clone()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stockroom_domain::inventory::ShardCounts;
+
+    fn counts(list: &[(u32, u64, u64)]) -> Vec<ShardCounts> {
+        list.iter()
+            .map(|&(shard, available, reserved)| ShardCounts {
+                shard,
+                available,
+                reserved,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_set_splits_available_keeps_reserved_and_drops_only_empty_shards_past_the_spread() {
+        let a = |n| Available::new(n).unwrap();
+        let s = |n| Some(Shards::new(n).unwrap());
+        // A new level, one shard.
+        let plan = SetPlan::new(&[], a(7), None, None);
+        assert_eq!((plan.spread, plan.keep, plan.delete), (1, vec![(0, 7, 0)], vec![]));
+        // Split into 4: reserved stays where it is.
+        let plan = SetPlan::new(&counts(&[(0, 3, 2)]), a(10), s(4), Some(1));
+        assert_eq!(plan.keep, vec![(0, 3, 2), (1, 3, 0), (2, 2, 0), (3, 2, 0)]);
+        // Back to 2: shard 3 still holds reserved units, so 2 and 3 stay with nothing available.
+        let existing = counts(&[(0, 1, 0), (1, 1, 0), (2, 1, 0), (3, 0, 5)]);
+        let plan = SetPlan::new(&existing, a(4), s(2), Some(4));
+        assert_eq!(plan.keep, vec![(0, 2, 0), (1, 2, 0), (2, 0, 0), (3, 0, 5)]);
+        assert!(plan.delete.is_empty());
+        // Without the reservation, shards 2 and 3 go.
+        let existing = counts(&[(0, 1, 0), (1, 1, 0), (2, 1, 0), (3, 0, 0)]);
+        let plan = SetPlan::new(&existing, a(4), s(2), Some(4));
+        assert_eq!((plan.keep.len(), plan.delete), (2, vec![2, 3]));
+        // No `shards`: the spread the level has.
+        let plan = SetPlan::new(&existing, a(9), None, Some(3));
+        assert_eq!(plan.keep, vec![(0, 3, 0), (1, 3, 0), (2, 3, 0)]);
     }
 }

@@ -5,40 +5,86 @@
 use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use stockroom_domain::ProductId;
-use stockroom_domain::inventory::{Available, Quantity, StockLevel, StockMove};
+use rusqlite::params;
+use stockroom_domain::inventory::{
+    Available, Quantity, ShardTake, Shards, Shortfall, StockLevel, StockMove, plan_takes,
+};
 use stockroom_domain::page::Page;
+use stockroom_domain::{ProductId, timestamp};
 
-use crate::sqlite::{SqliteStore, get_item, list_by_entity, write_item, write_transaction};
-use crate::inventory::{StockError, StockQuery, StockReader, StockWriter, page_of};
+use crate::sqlite::{SqliteStore, get_item, list_by_entity, query_items, write_item, write_transaction};
+use crate::inventory::{SetPlan, StockError, StockQuery, StockReader, StockWriter, page_of};
 use crate::catalog::items::{PRODUCT_SK, ProductItem, product_pk};
-use crate::inventory::items::{STOCK_ENTITY, STOCK_SK, StockItem, stock_pk};
+use crate::inventory::items::{STOCK_ENTITY, StockItem, split_items, stock_pk};
 
 /// The inventory lists through the `by-entity` index every table has: nothing of its own.
 pub(crate) const SCHEMA: &str = "";
 
-fn stored_level(conn: &rusqlite::Connection, id: &ProductId) -> anyhow::Result<Option<StockItem>> {
-    get_item::<StockItem>(conn, super::TABLE, &stock_pk(id), STOCK_SK)
+/// Every item of product `id`'s level (shard 0 and the rest), as DynamoDB's `Query` on the
+/// partition key reads them; `None` when it has no level.
+pub(crate) fn level_items(
+    conn: &rusqlite::Connection,
+    id: &ProductId,
+) -> anyhow::Result<Option<(StockItem, Vec<StockItem>)>> {
+    let items = query_items::<StockItem>(
+        conn,
+        "SELECT body FROM items WHERE tbl = ?1 AND pk = ?2 ORDER BY sk",
+        params![super::TABLE.name, stock_pk(id)],
+    )?;
+    Ok(split_items(items))
 }
 
-/// Writes the level `(available, reserved)` of `id` at `now` and commits `tx`.
-fn commit_level(
-    tx: rusqlite::Transaction<'_>,
-    id: ProductId,
-    available: u64,
-    reserved: u64,
+/// The level product `id`'s items make.
+fn stored_level(conn: &rusqlite::Connection, id: &ProductId) -> anyhow::Result<Option<StockLevel>> {
+    level_items(conn, id)?
+        .map(|(head, rest)| StockItem::level(&head, &rest))
+        .transpose()
+}
+
+/// Applies `mv` of `quantity` to the level `(head, rest)` inside `tx`: from shard `first` when
+/// it has enough, else across the shards. Returns the shards it took from.
+///
+/// The inner result is the shortfall, with the level's total, when the level cannot take the
+/// move; nothing is written then.
+///
+/// # Errors
+/// When the store cannot be read or written.
+pub(crate) fn move_level(
+    tx: &rusqlite::Transaction<'_>,
+    head: StockItem,
+    rest: Vec<StockItem>,
+    mv: StockMove,
+    quantity: Quantity,
+    first: Option<u32>,
     now: DateTime<Utc>,
-) -> Result<StockLevel, StockError> {
-    let level = StockLevel {
-        product_id: id,
-        available,
-        reserved,
-        updated_at: now,
+) -> anyhow::Result<Result<Vec<ShardTake>, Shortfall>> {
+    let mut items: Vec<StockItem> = std::iter::once(head).chain(rest).collect();
+    let counts = items
+        .iter()
+        .map(StockItem::counts)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let takes = match plan_takes(&counts, mv, quantity, first) {
+        Ok(takes) => takes,
+        Err(short) => return Ok(Err(short)),
     };
-    let item = StockItem::new(&level);
-    write_item(&tx, super::TABLE, &item.pk, &item.sk, Some(&item))?;
-    tx.commit()?;
-    Ok(level)
+    let now = timestamp::format(&now);
+    for take in &takes {
+        let item = items
+            .iter_mut()
+            .find(|i| i.shard_number().ok() == Some(take.shard))
+            .context("a plan took from a shard the level does not have")?;
+        let q = Quantity::new(i64::try_from(take.quantity).unwrap_or(i64::MAX))?;
+        // The plan takes no more than a shard has, so the move applies.
+        let (available, reserved) = mv
+            .apply(item.available, item.reserved, q)
+            .map_err(|_| anyhow::anyhow!("a plan took more than shard {} has", take.shard))?;
+        item.available = available;
+        item.reserved = reserved;
+        item.updated_at.clone_from(&now);
+        item.trace = crate::items::trace_context();
+        write_item(tx, super::TABLE, &item.pk, &item.sk, Some(&*item))?;
+    }
+    Ok(Ok(takes))
 }
 
 #[async_trait]
@@ -46,13 +92,9 @@ impl StockReader for SqliteStore {
     #[tracing::instrument(skip_all, fields(store = "sqlite", product_id = %id))]
     async fn get_stock(&self, id: &ProductId) -> anyhow::Result<Option<StockLevel>> {
         let id = id.clone();
-        self.with_reader(move |conn| -> anyhow::Result<_> {
-            stored_level(conn, &id)?
-                .map(StockItem::into_level)
-                .transpose()
-        })
-        .await
-        .context("failed to get a stock level from the embedded store")
+        self.with_reader(move |conn| -> anyhow::Result<_> { stored_level(conn, &id) })
+            .await
+            .context("failed to get a stock level from the embedded store")
     }
 
     #[tracing::instrument(skip_all, fields(store = "sqlite"))]
@@ -60,16 +102,24 @@ impl StockReader for SqliteStore {
         let query = query.clone();
         self.with_reader(move |conn| -> anyhow::Result<_> {
             let after = query.after.as_ref().map(ToString::to_string);
-            let stored: Vec<StockItem> = list_by_entity(
+            let heads: Vec<StockItem> = list_by_entity(
                 conn,
                 super::TABLE,
                 STOCK_ENTITY,
                 after.as_deref(),
                 query.limit.fetch_size(),
             )?;
-            let levels = stored
+            let levels = heads
                 .into_iter()
-                .map(StockItem::into_level)
+                .map(|head| {
+                    if head.items() == 1 {
+                        return head.into_level();
+                    }
+                    let id = ProductId::parse(&head.id)?;
+                    let (head, rest) = level_items(conn, &id)?
+                        .context("a listed stock level vanished inside one read")?;
+                    StockItem::level(&head, &rest)
+                })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             Ok(page_of(levels, query.limit))
         })
@@ -85,6 +135,7 @@ impl StockWriter for SqliteStore {
         &self,
         id: &ProductId,
         available: Available,
+        shards: Option<Shards>,
         now: DateTime<Utc>,
     ) -> Result<StockLevel, StockError> {
         let id = id.clone();
@@ -95,8 +146,37 @@ impl StockWriter for SqliteStore {
             if get_item::<ProductItem>(&tx, crate::catalog::TABLE, &product_pk(&id), PRODUCT_SK)?.is_none() {
                 return Err(StockError::UnknownProduct(id));
             }
-            let reserved = stored_level(&tx, &id)?.map_or(0, |old| old.reserved);
-            commit_level(tx, id, available.get(), reserved, now)
+            let existing = level_items(&tx, &id)?;
+            let (counts, current) = match &existing {
+                Some((head, rest)) => (
+                    std::iter::once(head)
+                        .chain(rest)
+                        .map(StockItem::counts)
+                        .collect::<anyhow::Result<Vec<_>>>()?,
+                    Some(head.spread()),
+                ),
+                None => (Vec::new(), None),
+            };
+            let plan = SetPlan::new(&counts, available, shards, current);
+            let now = timestamp::format(&now);
+            let mut written = Vec::with_capacity(plan.keep.len());
+            for &(k, available, reserved) in &plan.keep {
+                let mut item = StockItem::shard(&id, k, available, reserved, &now);
+                if k == 0 {
+                    item.shards = (plan.spread > 1).then_some(plan.spread);
+                    item.shard_items = (plan.items() > 1).then_some(plan.items());
+                }
+                write_item(&tx, super::TABLE, &item.pk, &item.sk, Some(&item))?;
+                written.push(item);
+            }
+            for k in &plan.delete {
+                let sk = crate::inventory::items::shard_sk(*k);
+                write_item(&tx, super::TABLE, &stock_pk(&id), &sk, None::<&StockItem>)?;
+            }
+            tx.commit()?;
+            let (head, rest) =
+                split_items(written).context("a stock level just set has no shard 0")?;
+            Ok(StockItem::level(&head, &rest)?)
         })
         .await
     }
@@ -112,13 +192,14 @@ impl StockWriter for SqliteStore {
         let id = id.clone();
         self.with_conn(move |conn| {
             let tx = write_transaction(conn)?;
-            let Some(old) = stored_level(&tx, &id)? else {
+            let Some((head, rest)) = level_items(&tx, &id)? else {
                 return Err(StockError::NoStockLevel(id));
             };
-            let (available, reserved) = mv
-                .apply(old.available, old.reserved, quantity)
+            move_level(&tx, head, rest, mv, quantity, Some(0), now)?
                 .map_err(|short| StockError::shortfall(&id, quantity, short))?;
-            commit_level(tx, id, available, reserved, now)
+            let level = stored_level(&tx, &id)?.context("a stock level just moved is gone")?;
+            tx.commit()?;
+            Ok(level)
         })
         .await
     }
@@ -128,18 +209,21 @@ impl StockWriter for SqliteStore {
         let id = id.clone();
         self.with_conn(move |conn| {
             let tx = write_transaction(conn)?;
-            let Some(old) = stored_level(&tx, &id)? else {
+            let Some((head, rest)) = level_items(&tx, &id)? else {
                 return Err(StockError::NoStockLevel(id));
             };
-            if old.reserved > 0 {
+            let level = StockItem::level(&head, &rest)?;
+            if level.reserved > 0 {
                 return Err(StockError::StillReserved {
                     product_id: id,
-                    reserved: old.reserved,
+                    reserved: level.reserved,
                 });
             }
-            write_item(&tx, super::TABLE, &old.pk, &old.sk, None::<&StockItem>)?;
+            for item in std::iter::once(&head).chain(&rest) {
+                write_item(&tx, super::TABLE, &item.pk, &item.sk, None::<&StockItem>)?;
+            }
             tx.commit()?;
-            Ok(old.into_level()?)
+            Ok(level)
         })
         .await
     }

@@ -1,8 +1,9 @@
 //! The orders port over DynamoDB: the layout of [`crate::orders::items`].
 //!
-//! Placing an order is two calls: a `BatchGetItem` on the catalog table for the lines' names,
-//! prices and currencies, then one `TransactWriteItems` that moves every line's quantity from
-//! `available` to `reserved` (each an `Update` conditional on `available >= :q`), puts the order
+//! Placing an order is two calls: a `BatchGetItem` of the catalog table for the lines' names,
+//! prices and currencies and of the inventory table for their levels' shard counts, then one
+//! `TransactWriteItems` that moves every line's quantity from `available` to `reserved` in one
+//! shard of its level (each an `Update` conditional on `available >= :q`), puts the order
 //! and, with an `Idempotency-Key`, its record (conditional on no live record). A cancelled
 //! transaction's reasons say which lines were short, or that the key was taken, and every
 //! conditional action returns the item it found, so the answer needs no further read (a server
@@ -21,14 +22,15 @@ use aws_sdk_dynamodb::types::{
     KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Utc};
-use stockroom_domain::inventory::StockMove;
+use stockroom_domain::inventory::{ShardTake, StockMove, plan_takes};
 use stockroom_domain::orders::{
     CatalogEntry, CustomerId, IdempotencyKey, Order, OrderId, OrderStatus,
 };
 use stockroom_domain::page::Page;
 use stockroom_domain::{ProductId, timestamp};
 
-use crate::inventory::dynamodb::move_expressions;
+use crate::inventory::dynamodb::shard_update;
+use crate::inventory::{random_shard, recorded};
 use crate::dynamodb::{Cancelled, Item, WRITE_ATTEMPTS, cancellation_items, n, s, sdk, to_item};
 use crate::dynamodb::{trace_name, trace_value};
 use crate::catalog::items::{PRODUCT_SK, product_pk};
@@ -41,6 +43,22 @@ use crate::orders::{
     OrderError, OrderQuery, OrderReader, OrderWriter, PlaceOrder, Placed, Shortage, page_of,
     status_change,
 };
+
+/// What a placement reads of a stock level: how many shards it spreads over.
+#[derive(serde::Deserialize)]
+struct LevelSpread {
+    id: String,
+    shards: Option<u32>,
+}
+
+/// The most actions one `TransactWriteItems` takes.
+const MAX_TRANSACTION_ITEMS: usize = 100;
+
+/// Which line of an order one stock action of its transaction moves.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StockAction {
+    line: usize,
+}
 
 /// How a placement transaction ended when it did not fail.
 pub(crate) enum Placement {
@@ -131,26 +149,75 @@ impl DynamoOrders {
             .map(|(_, entry)| entry))
     }
 
-    /// The catalog entries of `products` that are in the catalog: one `BatchGetItem` (more
-    /// only for keys DynamoDB leaves unprocessed under load).
+    /// The catalog entries of `products` that are in the catalog, and how many shards each
+    /// product's stock level spreads over: one `BatchGetItem` of both tables (more only for
+    /// keys DynamoDB leaves unprocessed under load), eventually consistent. Half the read
+    /// units of a consistent read, which is what lets a flash sale on one product pass 3,000
+    /// orders a second (docs/scaling.md); the price charged may be up to about a second old.
+    /// A product the read did not find is read again consistently (a product created a moment
+    /// ago must be orderable): only that failure pays for the second read. A stale `shards`
+    /// only makes a reservation fall over to the other shards.
     pub(crate) async fn catalog_entries<'a>(
         &self,
         products: impl Iterator<Item = &'a ProductId>,
-    ) -> anyhow::Result<BTreeMap<ProductId, CatalogEntry>> {
-        let keys = products.map(|id| key(product_pk(id), PRODUCT_SK)).collect();
-        let mut pending = Some(
-            KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .projection_expression(CatalogEntryItem::PROJECTION)
-                .expression_attribute_names("#name", "name")
-                // A product created a moment ago must be orderable.
-                .consistent_read(true)
-                .build()
-                .context("failed to build BatchGetItem keys")?,
-        );
+    ) -> anyhow::Result<(BTreeMap<ProductId, CatalogEntry>, BTreeMap<ProductId, u32>)> {
+        let products: Vec<&ProductId> = products.collect();
+        let (mut entries, spread) = self.read_entries(&products, false).await?;
+        let missing: Vec<&ProductId> = products
+            .iter()
+            .copied()
+            .filter(|id| !entries.contains_key(*id))
+            .collect();
+        if !missing.is_empty() {
+            let (found, _) = self.read_entries(&missing, true).await?;
+            entries.extend(found);
+        }
+        Ok((entries, spread))
+    }
+
+    /// One `BatchGetItem` of `products`' catalog entries (read consistently or not) and, on
+    /// the eventually consistent read, their stock levels' `shards`.
+    async fn read_entries(
+        &self,
+        products: &[&ProductId],
+        consistent: bool,
+    ) -> anyhow::Result<(BTreeMap<ProductId, CatalogEntry>, BTreeMap<ProductId, u32>)> {
+        let keys = products
+            .iter()
+            .map(|id| key(product_pk(id), PRODUCT_SK))
+            .collect();
+        let levels = products
+            .iter()
+            .map(|id| key(stock_pk(id), STOCK_SK))
+            .collect();
+        let mut pending = std::collections::HashMap::from([
+            (
+                self.catalog_table.clone(),
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .projection_expression(CatalogEntryItem::PROJECTION)
+                    .expression_attribute_names("#name", "name")
+                    .consistent_read(consistent)
+                    .build()
+                    .context("failed to build BatchGetItem keys")?,
+            ),
+        ]);
+        if !consistent {
+            pending.insert(
+                self.inventory_table.clone(),
+                KeysAndAttributes::builder()
+                    .set_keys(Some(levels))
+                    .projection_expression("#id, #shards")
+                    .expression_attribute_names("#id", "id")
+                    .expression_attribute_names("#shards", "shards")
+                    .build()
+                    .context("failed to build BatchGetItem keys")?,
+            );
+        }
         let mut entries = BTreeMap::new();
+        let mut spread = BTreeMap::new();
         let mut attempts = 0;
-        while let Some(keys) = pending.take() {
+        while !pending.is_empty() {
             attempts += 1;
             if attempts > WRITE_ATTEMPTS {
                 anyhow::bail!(
@@ -160,26 +227,30 @@ impl DynamoOrders {
             let output = self
                 .client
                 .batch_get_item()
-                .request_items(&self.catalog_table, keys)
+                .set_request_items(Some(std::mem::take(&mut pending)))
                 .send()
                 .await
                 .map_err(|e| sdk(e, "failed to read the ordered products"))?;
-            for item in output
-                .responses
-                .and_then(|mut r| r.remove(&self.catalog_table))
-                .unwrap_or_default()
-            {
+            let mut responses = output.responses.unwrap_or_default();
+            for item in responses.remove(&self.catalog_table).unwrap_or_default() {
                 let (id, entry) = serde_dynamo::from_item::<_, CatalogEntryItem>(item)
                     .context("stored product has an unexpected shape")?
                     .into_entry()?;
                 entries.insert(id, entry);
             }
+            for item in responses.remove(&self.inventory_table).unwrap_or_default() {
+                let level: LevelSpread = serde_dynamo::from_item(item)
+                    .context("stored stock level has an unexpected shape")?;
+                spread.insert(ProductId::parse(&level.id)?, level.shards.unwrap_or(1));
+            }
             pending = output
                 .unprocessed_keys
-                .and_then(|mut u| u.remove(&self.catalog_table))
-                .filter(|k| !k.keys().is_empty());
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(_, k)| !k.keys().is_empty())
+                .collect();
         }
-        Ok(entries)
+        Ok((entries, spread))
     }
 
     /// The live idempotency record of `customer`'s `key`, read consistently.
@@ -203,103 +274,166 @@ impl DynamoOrders {
         Ok(record.filter(|r| r.is_live(now)))
     }
 
-    /// The stock level of `id` as a failed condition found it: the item the cancellation
-    /// returned, else a consistent read.
-    async fn level_found(
-        &self,
-        id: &ProductId,
-        returned: Option<&Item>,
-    ) -> anyhow::Result<Option<StockItem>> {
-        match returned {
-            Some(item) => Ok(Some(
-                serde_dynamo::from_item(item.clone())
-                    .context("stored stock level has an unexpected shape")?,
-            )),
-            None => {
-                self.get(
-                    &self.inventory_table,
-                    stock_pk(id),
-                    STOCK_SK,
-                    "failed to get a stock level",
-                )
-                .await
-            }
-        }
-    }
-
-    /// The lines at `failed` (positions in the transaction, lines first) that `mv` cannot
-    /// take from their levels, as the levels were found. Empty when every level read now
-    /// allows the move (it changed since): the caller tries again.
+    /// Why the stock actions at `failed` (positions in `actions`, which say which line and
+    /// shard each moves) could not take `mv`: the lines whose whole level (every shard) is
+    /// short, and the lines whose level is not short but whose chosen shard was, which the
+    /// caller moves across the shards instead. A shard's item the cancellation returned says
+    /// whether its level is split; an unsplit level short by itself needs no read.
     async fn shortages(
         &self,
         order: &Order,
         mv: StockMove,
+        actions: &[StockAction],
         failed: &[usize],
         returned: &[Option<Item>],
-    ) -> Result<Vec<Shortage>, OrderError> {
+    ) -> Result<(Vec<Shortage>, Vec<(usize, Vec<StockItem>)>), OrderError> {
         let mut short = Vec::new();
+        let mut fall_over: Vec<(usize, Vec<StockItem>)> = Vec::new();
         for &i in failed {
-            let Some(line) = order.items.get(i) else {
+            let Some(action) = actions.get(i) else {
                 continue;
             };
-            let level = self
-                .level_found(&line.product_id, returned.get(i).and_then(Option::as_ref))
-                .await?;
-            let (available, reserved) = level.map_or((0, 0), |l| (l.available, l.reserved));
+            let Some(line) = order.items.get(action.line) else {
+                continue;
+            };
+            if short.iter().any(|s: &Shortage| s.product_id == line.product_id)
+                || fall_over.iter().any(|(l, _)| *l == action.line)
+            {
+                continue;
+            }
             let quantity = line.stock_quantity().map_err(anyhow::Error::from)?;
-            if let Err(shortfall) = mv.apply(available, reserved, quantity) {
-                short.push(Shortage::of(&line.product_id, line.quantity, shortfall));
+            let found: Option<StockItem> = match returned.get(i).and_then(Option::as_ref) {
+                Some(item) => Some(
+                    serde_dynamo::from_item(item.clone())
+                        .context("stored stock level has an unexpected shape")?,
+                ),
+                None => None,
+            };
+            let unsplit = found
+                .as_ref()
+                .is_some_and(|item| item.sk == STOCK_SK && item.items() == 1);
+            let (available, reserved, items) = if unsplit {
+                let (a, r) = found.map_or((0, 0), |l| (l.available, l.reserved));
+                (a, r, Vec::new())
+            } else {
+                // A shard of a split level, or no item returned: the whole level decides.
+                let items = crate::inventory::dynamodb::query_level(
+                    &self.client,
+                    &self.inventory_table,
+                    &line.product_id,
+                )
+                .await?;
+                let (a, r) = items
+                    .iter()
+                    .fold((0, 0), |(a, r), i| (a + i.available, r + i.reserved));
+                (a, r, items)
+            };
+            match mv.apply(available, reserved, quantity) {
+                Err(shortfall) => short.push(Shortage::of(&line.product_id, line.quantity, shortfall)),
+                Ok(_) if !unsplit => fall_over.push((action.line, items)),
+                // An unsplit level that allows the move now: it changed; try again.
+                Ok(_) => {}
             }
         }
-        Ok(short)
+        Ok((short, fall_over))
+    }
+
+    /// Plans line `line` of `order` across its level's shards `items` (as [`Self::shortages`]
+    /// just read them) for `mv`, recording the plan in the line: the fall-over when the chosen
+    /// shard was short.
+    fn plan_line(
+        order: &mut Order,
+        line: usize,
+        items: &[StockItem],
+        mv: StockMove,
+    ) -> Result<(), OrderError> {
+        let Some(line) = order.items.get_mut(line) else {
+            return Ok(());
+        };
+        let counts = items
+            .iter()
+            .map(StockItem::counts)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let quantity = line.stock_quantity().map_err(anyhow::Error::from)?;
+        match plan_takes(&counts, mv, quantity, None) {
+            Ok(takes) => {
+                line.taken_from = recorded(takes);
+                Ok(())
+            }
+            Err(shortfall) => {
+                let short = vec![Shortage::of(&line.product_id, line.quantity, shortfall)];
+                Err(match mv {
+                    StockMove::Reserve | StockMove::Decrement => OrderError::InsufficientStock(short),
+                    StockMove::Release | StockMove::Ship => OrderError::ReservedShort(short),
+                })
+            }
+        }
     }
 
     /// Places the priced order `placed` in one `TransactWriteItems`: every line's quantity moves
-    /// from `available` to `reserved` (each conditional on `available >= :q`), the order is put,
+    /// from `available` to `reserved` in one shard of its level (chosen at random among the
+    /// `spread` the level has; each conditional on `available >= :q`), the order is put,
     /// `record` too (conditional on no live record of its key), then `extra`, the caller's own
     /// conditional actions (a checkout empties its cart). A failed condition is read from the
-    /// cancellation: which lines are short, whose key it is, or that `extra` failed.
+    /// cancellation: which lines are short, whose key it is, or that `extra` failed. A line
+    /// whose chosen shard was short while its level was not is planned across the shards and
+    /// the transaction tried again (the fall-over: a `Query` of the level and one more
+    /// transaction). The lines record the shards they took from.
     ///
     /// # Errors
     /// [`OrderError::InsufficientStock`] naming every short line; [`OrderError::Contended`].
     pub(crate) async fn write_placement(
         &self,
-        placed: &Order,
+        placed: &mut Order,
+        spread: &BTreeMap<ProductId, u32>,
         record: Option<&IdempotencyItem>,
         now: DateTime<Utc>,
         extra: Vec<TransactWriteItem>,
     ) -> Result<Placement, OrderError> {
-        let mut actions = self.stock_updates(placed, StockMove::Reserve, now)?;
-        let lines = actions.len();
-        let put_order = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&OrderItem::new(placed))?))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .context("failed to build the order Put")?;
-        actions.push(TransactWriteItem::builder().put(put_order).build());
-        let record_at = record.map(|record| (lines + 1, record));
-        if let Some(record) = record {
-            let put_record = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(to_item(record)?))
-                // An expired record that TTL has not deleted yet no longer counts.
-                .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
-                .expression_attribute_values(":now", n(now.timestamp()))
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .build()
-                .context("failed to build the idempotency record Put")?;
-            actions.push(TransactWriteItem::builder().put(put_record).build());
+        for line in &mut placed.items {
+            let shard = random_shard(spread.get(&line.product_id).copied().unwrap_or(1));
+            line.taken_from = recorded(vec![ShardTake {
+                shard,
+                quantity: line.quantity,
+            }]);
         }
-        let extra_from = actions.len();
-        actions.extend(extra);
         for attempts in 1..=WRITE_ATTEMPTS {
+            let (mut actions, stock) = self.stock_updates(placed, StockMove::Reserve, now)?;
+            let lines = actions.len();
+            let put_order = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(to_item(&OrderItem::new(placed))?))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .context("failed to build the order Put")?;
+            actions.push(TransactWriteItem::builder().put(put_order).build());
+            let record_at = record.map(|record| (lines + 1, record));
+            if let Some(record) = record {
+                let put_record = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(to_item(record)?))
+                    // An expired record that TTL has not deleted yet no longer counts.
+                    .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+                    .expression_attribute_values(":now", n(now.timestamp()))
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
+                    .build()
+                    .context("failed to build the idempotency record Put")?;
+                actions.push(TransactWriteItem::builder().put(put_record).build());
+            }
+            let extra_from = actions.len();
+            actions.extend(extra.iter().cloned());
+            if actions.len() > MAX_TRANSACTION_ITEMS {
+                // Only when many lines each had to be split over many thin shards: refused as
+                // contended (409, try again) rather than sent for DynamoDB to reject.
+                tracing::warn!(items = actions.len(), "a placement needs more items than a transaction holds");
+                return Err(OrderError::Contended);
+            }
             let result = self
                 .client
                 .transact_write_items()
-                .set_transact_items(Some(actions.clone()))
+                .set_transact_items(Some(actions))
                 .send()
                 .await;
             let err = match result {
@@ -333,8 +467,10 @@ impl DynamoOrders {
                             None => continue,
                         }
                     }
-                    let short = self
-                        .shortages(placed, StockMove::Reserve, &failed, &returned)
+                    let stock_failed: Vec<usize> =
+                        failed.iter().copied().filter(|&i| i < lines).collect();
+                    let (short, fall_over) = self
+                        .shortages(placed, StockMove::Reserve, &stock, &stock_failed, &returned)
                         .await?;
                     if !short.is_empty() {
                         return Err(OrderError::InsufficientStock(short));
@@ -346,6 +482,10 @@ impl DynamoOrders {
                         return Err(
                             anyhow::anyhow!("order id {} is already taken", placed.id).into()
                         );
+                    }
+                    for (line, items) in fall_over {
+                        tracing::debug!(attempts, line, "stock shard short; planning across the shards");
+                        Self::plan_line(placed, line, &items, StockMove::Reserve)?;
                     }
                     // Levels read after the failure allow the order: they changed; try again.
                     tracing::debug!(attempts, "stock changed while placing an order; retrying");
@@ -362,42 +502,31 @@ impl DynamoOrders {
         Err(OrderError::Contended)
     }
 
-    /// The transaction action that applies `mv` of `line`'s quantity to its stock level.
-    fn stock_update(
-        &self,
-        product_id: &ProductId,
-        quantity: u64,
-        mv: StockMove,
-        now: &str,
-    ) -> anyhow::Result<TransactWriteItem> {
-        let (update, condition) = move_expressions(mv);
-        let update = Update::builder()
-            .table_name(&self.inventory_table)
-            .set_key(Some(key(stock_pk(product_id), STOCK_SK)))
-            .update_expression(update)
-            .condition_expression(condition)
-            .expression_attribute_values(":q", n(quantity))
-            .expression_attribute_values(":now", s(now))
-            .set_expression_attribute_names(Some(trace_name()))
-            .expression_attribute_values(":trace", trace_value())
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .context("failed to build a stock Update")?;
-        Ok(TransactWriteItem::builder().update(update).build())
-    }
-
+    /// The transaction actions that apply `mv` to every line of `order`, one per shard a line
+    /// takes from (usually one), and which line and shard each is.
     fn stock_updates(
         &self,
         order: &Order,
         mv: StockMove,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Vec<TransactWriteItem>> {
+    ) -> anyhow::Result<(Vec<TransactWriteItem>, Vec<StockAction>)> {
         let now = timestamp::format(&now);
-        order
-            .items
-            .iter()
-            .map(|line| self.stock_update(&line.product_id, line.quantity, mv, &now))
-            .collect()
+        let mut actions = Vec::with_capacity(order.items.len());
+        let mut which = Vec::with_capacity(order.items.len());
+        for (line, item) in order.items.iter().enumerate() {
+            for take in item.takes() {
+                actions.push(shard_update(
+                    &self.inventory_table,
+                    &item.product_id,
+                    take.shard,
+                    take.quantity,
+                    mv,
+                    &now,
+                )?);
+                which.push(StockAction { line });
+            }
+        }
+        Ok((actions, which))
     }
 }
 
@@ -450,8 +579,8 @@ impl OrderWriter for DynamoOrders {
     #[tracing::instrument(skip_all, fields(store = "dynamodb", customer_id = %order.request.customer_id))]
     async fn place_order(&self, order: &PlaceOrder) -> Result<Placed, OrderError> {
         let customer = &order.request.customer_id;
-        let entries = self.catalog_entries(order.request.product_ids()).await?;
-        let (placed, record) = match order.priced(&entries) {
+        let (entries, spread) = self.catalog_entries(order.request.product_ids()).await?;
+        let (mut placed, record) = match order.priced(&entries) {
             Ok(priced) => priced,
             // A retry of an order placed before a product left the catalog is still a retry:
             // its key's answer wins over today's catalog. Only this failure pays for the read.
@@ -461,7 +590,7 @@ impl OrderWriter for DynamoOrders {
             }
         };
         match self
-            .write_placement(&placed, record.as_ref(), order.now, Vec::new())
+            .write_placement(&mut placed, &spread, record.as_ref(), order.now, Vec::new())
             .await?
         {
             Placement::Placed => Ok(Placed {
@@ -482,13 +611,20 @@ impl OrderWriter for DynamoOrders {
         to: OrderStatus,
         now: DateTime<Utc>,
     ) -> Result<Order, OrderError> {
+        // Lines planned across their shards after a shard they were reserved in fell short.
+        let mut planned: BTreeMap<usize, Vec<ShardTake>> = BTreeMap::new();
         for attempts in 1..=WRITE_ATTEMPTS {
-            let order = self
+            let mut order = self
                 .order_item(id)
                 .await?
                 .ok_or_else(|| OrderError::NotFound(id.clone()))?
                 .into_order()?;
             let (next, mv) = status_change(&order, to, now)?;
+            for (&line, takes) in &planned {
+                if let Some(line) = order.items.get_mut(line) {
+                    line.taken_from.clone_from(takes);
+                }
+            }
             let update_order = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(order_pk(id), ORDER_SK)))
@@ -504,10 +640,13 @@ impl OrderWriter for DynamoOrders {
                 .context("failed to build the order Update")?;
             let mut actions = vec![TransactWriteItem::builder().update(update_order).build()];
             let stock = match mv {
-                Some(mv) => self.stock_updates(&order, mv, now)?,
+                Some(mv) => {
+                    let (updates, which) = self.stock_updates(&order, mv, now)?;
+                    actions.extend(updates);
+                    which
+                }
                 None => Vec::new(),
             };
-            actions.extend(stock);
             let result = self
                 .client
                 .transact_write_items()
@@ -532,9 +671,16 @@ impl OrderWriter for DynamoOrders {
                         failed.iter().filter_map(|i| i.checked_sub(1)).collect();
                     let returned: Vec<Option<Item>> =
                         cancellation_items(&err).into_iter().skip(1).collect();
-                    let short = self.shortages(&order, mv, &lines, &returned).await?;
+                    let (short, fall_over) =
+                        self.shortages(&order, mv, &stock, &lines, &returned).await?;
                     if !short.is_empty() {
                         return Err(OrderError::ReservedShort(short));
+                    }
+                    for (line, items) in fall_over {
+                        Self::plan_line(&mut order, line, &items, mv)?;
+                        if let Some(l) = order.items.get(line) {
+                            planned.insert(line, l.takes());
+                        }
                     }
                     tracing::debug!(attempts, "stock changed while changing an order; retrying");
                 }

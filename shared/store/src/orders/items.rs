@@ -16,6 +16,7 @@ use stockroom_domain::orders::{
     CatalogEntry, CustomerId, IDEMPOTENCY_TTL_HOURS, IdempotencyKey, Order, OrderId, OrderLine,
     OrderStatus,
 };
+use stockroom_domain::inventory::ShardTake;
 use stockroom_domain::{Currency, Price, ProductId, timestamp};
 
 use crate::items::parse_time;
@@ -42,6 +43,17 @@ pub struct LineItem {
     pub quantity: u64,
     pub unit_price: i64,
     pub line_total: i64,
+    /// The stock shards the line's units were reserved in, when not all in shard 0
+    /// ([`OrderLine::taken_from`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub taken_from: Vec<TakeItem>,
+}
+
+/// Units of a line reserved in one shard of a split stock level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TakeItem {
+    pub shard: u32,
+    pub quantity: u64,
 }
 
 /// An order as stored.
@@ -83,6 +95,14 @@ impl OrderItem {
                     quantity: l.quantity,
                     unit_price: l.unit_price.minor_units(),
                     line_total: l.line_total,
+                    taken_from: l
+                        .taken_from
+                        .iter()
+                        .map(|t| TakeItem {
+                            shard: t.shard,
+                            quantity: t.quantity,
+                        })
+                        .collect(),
                 })
                 .collect(),
             total: order.total,
@@ -112,6 +132,14 @@ impl OrderItem {
                             quantity: l.quantity,
                             unit_price: Price::new(l.unit_price)?,
                             line_total: l.line_total,
+                            taken_from: l
+                                .taken_from
+                                .iter()
+                                .map(|t| ShardTake {
+                                    shard: t.shard,
+                                    quantity: t.quantity,
+                                })
+                                .collect(),
                         })
                     })
                     .collect::<anyhow::Result<_>>()?,

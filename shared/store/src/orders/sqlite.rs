@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Transaction, params};
 use stockroom_domain::ProductId;
-use stockroom_domain::inventory::StockMove;
+use stockroom_domain::inventory::{Quantity, StockMove};
 use stockroom_domain::orders::{
     CatalogEntry, CustomerId, IdempotencyKey, Order, OrderId, OrderStatus,
 };
@@ -18,7 +18,8 @@ use stockroom_domain::page::Page;
 
 use crate::sqlite::{SqliteStore, get_item, newest_before, query_items, write_item, write_transaction};
 use crate::catalog::items::{PRODUCT_SK, product_pk};
-use crate::inventory::items::{STOCK_SK, StockItem, stock_pk};
+use crate::inventory::sqlite::{level_items, move_level};
+use crate::inventory::{random_shard, recorded};
 use crate::orders::items::{
     CatalogEntryItem, IDEMPOTENCY_SK, IdempotencyItem, ORDER_SK, OrderItem, idempotency_pk,
     order_pk,
@@ -69,14 +70,15 @@ pub(crate) fn live_record(
     Ok(record.filter(|r| r.is_live(now)))
 }
 
-/// Writes the priced order `placed` inside `tx`: reserves every line's quantity, puts the order
-/// and `record`. The caller has checked that the key has no live record.
+/// Writes the priced order `placed` inside `tx`: reserves every line's quantity (recording in
+/// the line which shards it took from), puts the order and `record`. The caller has checked
+/// that the key has no live record.
 ///
 /// # Errors
 /// [`OrderError::InsufficientStock`] naming every short line.
 pub(crate) fn write_placement(
     tx: &Transaction<'_>,
-    placed: &Order,
+    placed: &mut Order,
     record: Option<&IdempotencyItem>,
     now: DateTime<Utc>,
 ) -> Result<(), OrderError> {
@@ -93,33 +95,47 @@ pub(crate) fn write_placement(
 }
 
 /// Applies `mv` of every line of `order` to its stock level inside `tx`, or names every line
-/// whose level cannot take it (a missing level has nothing).
+/// whose level cannot take it (a missing level has nothing). A reservation takes from a shard
+/// chosen at random and falls over to the others when it is short, and records in the line
+/// where it took; a release or shipment moves each part back out of the shard it was taken
+/// from, falling over likewise. A level is short only when all its shards together are.
 fn move_lines(
     tx: &Transaction<'_>,
-    order: &Order,
+    order: &mut Order,
     mv: StockMove,
     now: DateTime<Utc>,
 ) -> Result<(), OrderError> {
-    let mut levels = Vec::with_capacity(order.items.len());
     let mut short = Vec::new();
-    for line in &order.items {
-        let quantity = line.stock_quantity().map_err(anyhow::Error::from)?;
-        let level = get_item::<StockItem>(tx, crate::inventory::TABLE, &stock_pk(&line.product_id), STOCK_SK)?;
-        let (available, reserved) = level.as_ref().map_or((0, 0), |l| (l.available, l.reserved));
-        match (level, mv.apply(available, reserved, quantity)) {
-            (Some(mut level), Ok((available, reserved))) => {
-                level.available = available;
-                level.reserved = reserved;
-                level.updated_at = stockroom_domain::timestamp::format(&now);
-                level.trace = crate::items::trace_context();
-                levels.push(level);
+    for line in &mut order.items {
+        let parts = match mv {
+            StockMove::Reserve | StockMove::Decrement => vec![None],
+            StockMove::Release | StockMove::Ship => line.takes().into_iter().map(Some).collect(),
+        };
+        let mut taken = Vec::new();
+        for part in parts {
+            let Some((head, rest)) = level_items(tx, &line.product_id)? else {
+                let nothing = mv.apply(0, 0, line.stock_quantity().map_err(anyhow::Error::from)?);
+                if let Err(shortfall) = nothing {
+                    short.push(Shortage::of(&line.product_id, line.quantity, shortfall));
+                }
+                break;
+            };
+            let (quantity, first) = match part {
+                Some(take) => (take.quantity, take.shard),
+                None => (line.quantity, random_shard(head.spread())),
+            };
+            let quantity = Quantity::new(i64::try_from(quantity).unwrap_or(i64::MAX))
+                .map_err(anyhow::Error::from)?;
+            match move_level(tx, head, rest, mv, quantity, Some(first), now)? {
+                Ok(takes) => taken.extend(takes),
+                Err(shortfall) => {
+                    short.push(Shortage::of(&line.product_id, line.quantity, shortfall));
+                    break;
+                }
             }
-            (None, Ok(_)) => {
-                return Err(anyhow::anyhow!("a missing stock level cannot move units").into());
-            }
-            (_, Err(shortfall)) => {
-                short.push(Shortage::of(&line.product_id, line.quantity, shortfall));
-            }
+        }
+        if matches!(mv, StockMove::Reserve) {
+            line.taken_from = recorded(taken);
         }
     }
     if !short.is_empty() {
@@ -127,9 +143,6 @@ fn move_lines(
             StockMove::Reserve | StockMove::Decrement => OrderError::InsufficientStock(short),
             StockMove::Release | StockMove::Ship => OrderError::ReservedShort(short),
         });
-    }
-    for level in levels {
-        write_item(tx, crate::inventory::TABLE, &level.pk, &level.sk, Some(&level))?;
     }
     Ok(())
 }
@@ -191,8 +204,8 @@ impl OrderWriter for SqliteStore {
             if let Some(replayed) = order.replay(live.as_ref())? {
                 return Ok(replayed);
             }
-            let (placed, record) = priced?;
-            write_placement(&tx, &placed, record.as_ref(), order.now)?;
+            let (mut placed, record) = priced?;
+            write_placement(&tx, &mut placed, record.as_ref(), order.now)?;
             tx.commit()?;
             Ok(Placed {
                 order: placed,
@@ -217,7 +230,7 @@ impl OrderWriter for SqliteStore {
                 .into_order()?;
             let (next, mv) = status_change(&order, to, now)?;
             if let Some(mv) = mv {
-                move_lines(&tx, &order, mv, now)?;
+                move_lines(&tx, &mut order.clone(), mv, now)?;
             }
             let item = OrderItem::new(&next);
             write_item(&tx, super::TABLE, &item.pk, &item.sk, Some(&item))?;

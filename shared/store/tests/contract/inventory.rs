@@ -49,7 +49,7 @@ pub async fn setting_stock_for_a_product_not_in_the_catalog_is_refused_and_creat
     stores: Vec<Store>,
 ) {
     let err = inventory(&stores)
-        .set_stock(&id("ghost"), available(5), t0())
+        .set_stock(&id("ghost"), available(5), None, t0())
         .await
         .unwrap_err();
     assert!(matches!(err, StockError::UnknownProduct(_)), "{err:?}");
@@ -65,7 +65,7 @@ pub async fn setting_stock_again_keeps_what_is_reserved(stores: Vec<Store>) {
         .unwrap();
     let later = t0() + Duration::minutes(1);
     let level = store
-        .set_stock(&id("mug"), available(50), later)
+        .set_stock(&id("mug"), available(50), None, later)
         .await
         .unwrap();
     assert_eq!(

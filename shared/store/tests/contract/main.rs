@@ -42,6 +42,7 @@ mod catalog;
 mod inventory;
 mod notifications;
 mod orders;
+mod shards;
 
 use chrono::{DateTime, Utc};
 use stockroom_domain::catalog::Product;
@@ -71,7 +72,7 @@ async fn stocked(stores: &[Store], sku: &str, price: i64, units: Option<i64>) {
         stores[0]
             .inventory()
             .unwrap()
-            .set_stock(&id(sku), Available::new(units).unwrap(), t0())
+            .set_stock(&id(sku), Available::new(units).unwrap(), None, t0())
             .await
             .unwrap();
     }
