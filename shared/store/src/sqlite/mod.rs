@@ -217,6 +217,21 @@ impl SqliteStore {
         .await
     }
 
+    /// The position of the last change recorded in any table (0 when there is none): where a
+    /// reader that wants only what comes next starts.
+    ///
+    /// # Errors
+    /// When the feed cannot be read.
+    pub async fn last_seq(&self) -> anyhow::Result<i64> {
+        self.with_reader(|conn| -> anyhow::Result<i64> {
+            Ok(conn
+                .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM changes")?
+                .query_row([], |row| row.get(0))?)
+        })
+        .await
+        .context("failed to read the change feed's position")
+    }
+
     /// Changes to `table` recorded after `seq`, oldest first, at most `limit`: what a consumer
     /// of that table's stream reads next.
     ///
@@ -512,6 +527,7 @@ mod tests {
         numbers.sort_unstable();
         numbers.dedup();
         assert_eq!(numbers.len(), 4, "{numbers:?}");
+        assert_eq!(store.last_seq().await.unwrap(), catalog[3].seq);
     }
 
     #[tokio::test]
@@ -525,7 +541,8 @@ mod tests {
             for step in &MIGRATIONS[..before] {
                 tx.execute_batch(step).unwrap();
             }
-            tx.pragma_update(None, "user_version", before as i64).unwrap();
+            tx.pragma_update(None, "user_version", before as i64)
+                .unwrap();
             tx.execute(
                 "INSERT INTO changes (tbl, pk, sk, kind, old_image, new_image, at)
                  VALUES ('catalog', 'PRODUCT#old', 'PRODUCT', 'INSERT', NULL, '{}', ?1)",
