@@ -573,8 +573,11 @@ impl Heat {
 }
 
 fn per_order_text(heat: &Heat, units: u64) -> String {
-    heat.per_order(units)
-        .map_or_else(|| String::from("–"), |u| format!("{u:.2}"))
+    match heat.per_order(units) {
+        None => String::from("–"),
+        Some(u) if u > 0.0 && u < 0.01 => format!("{u:.4}"),
+        Some(u) => format!("{u:.2}"),
+    }
 }
 
 impl fmt::Display for Heat {
@@ -650,13 +653,24 @@ impl fmt::Display for Heat {
         }
         writeln!(f)?;
         match self.ceiling() {
-            Some((orders_per_second, hottest)) => write!(
-                f,
-                "**Projected ceiling: {orders_per_second:.0} orders/s**, where the {} reaches \
-                 1,000 write units/s ({} units per order).",
-                hottest.partition,
-                per_order_text(self, hottest.units)
-            ),
+            Some((orders_per_second, hottest)) => {
+                write!(
+                    f,
+                    "**Projected ceiling: {orders_per_second:.0} orders/s**, where the {} reaches \
+                     1,000 write units/s ({} units per order)",
+                    hottest.partition,
+                    per_order_text(self, hottest.units)
+                )?;
+                let tied = self
+                    .partitions
+                    .iter()
+                    .filter(|p| p.units == hottest.units)
+                    .count();
+                if tied > 1 {
+                    write!(f, ", with {} other partitions as hot", tied - 1)?;
+                }
+                write!(f, ".")
+            }
             None => write!(f, "No orders placed: no ceiling to project."),
         }
     }
@@ -967,7 +981,6 @@ Resources:
             txn: Some(txn),
         }
     }
-
 
     #[test]
     fn heat_counts_orders_shares_and_the_ceiling() {
