@@ -14,6 +14,7 @@
 pub mod api;
 pub mod args;
 pub mod flash_sale;
+pub mod heat;
 
 /// What the audit found: the checks that failed, each said in a line; none means clean.
 #[derive(Debug, Default)]

@@ -46,4 +46,9 @@ pub struct Change {
     pub old_image: Option<Value>,
     pub new_image: Option<Value>,
     pub at: DateTime<Utc>,
+    /// The write transaction that recorded it: every change of one transaction carries the same
+    /// number (the `seq` of its first change), so a change sharing it with another was written
+    /// with it atomically (one `TransactWriteItems` in DynamoDB). `None` for changes recorded
+    /// before the feed numbered transactions.
+    pub txn: Option<i64>,
 }

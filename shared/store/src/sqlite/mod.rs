@@ -59,7 +59,17 @@ pub const MIGRATIONS: &[&str] = &[
     crate::inventory::sqlite::SCHEMA,
     crate::orders::sqlite::SCHEMA,
     crate::notifications::sqlite::SCHEMA,
+    CHANGE_TRANSACTIONS,
 ];
+
+/// Groups the change feed by write transaction: every change one [`write_transaction`] records
+/// carries the same `txn`, the `seq` of its first change (NULL for changes recorded before).
+/// What tells a `TransactWriteItems` of several items from single-item writes in the feed.
+const CHANGE_TRANSACTIONS: &str = "ALTER TABLE changes ADD COLUMN txn INTEGER;";
+
+/// Per connection, the `txn` of the write transaction in progress: emptied as one starts, set by
+/// its first change. A TEMP table, so it is the connection's own and never in the file.
+const CURRENT_TXN: &str = "CREATE TEMP TABLE IF NOT EXISTS current_txn (seq INTEGER NOT NULL);";
 
 /// The embedded store. Cheap to clone; clones share its connections: one that writes (and
 /// reads inside write transactions), and, when opened with them, read-only ones, so reads run side by
@@ -170,6 +180,8 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "NORMAL")
             .context("failed to set synchronous")?;
         migrate(&mut conn)?;
+        conn.execute_batch(CURRENT_TXN)
+            .context("failed to create the connection's transaction marker")?;
         Ok(Self {
             writer: Arc::new([Mutex::new(conn)]),
             // An in-memory database is private to its connection: it reads through the writer.
@@ -205,6 +217,21 @@ impl SqliteStore {
         .await
     }
 
+    /// The position of the last change recorded in any table (0 when there is none): where a
+    /// reader that wants only what comes next starts.
+    ///
+    /// # Errors
+    /// When the feed cannot be read.
+    pub async fn last_seq(&self) -> anyhow::Result<i64> {
+        self.with_reader(|conn| -> anyhow::Result<i64> {
+            Ok(conn
+                .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM changes")?
+                .query_row([], |row| row.get(0))?)
+        })
+        .await
+        .context("failed to read the change feed's position")
+    }
+
     /// Changes to `table` recorded after `seq`, oldest first, at most `limit`: what a consumer
     /// of that table's stream reads next.
     ///
@@ -219,7 +246,7 @@ impl SqliteStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.with_reader(move |conn| -> anyhow::Result<_> {
             let mut stmt = conn.prepare_cached(
-                "SELECT seq, tbl, pk, sk, kind, old_image, new_image, at FROM changes
+                "SELECT seq, tbl, pk, sk, kind, old_image, new_image, at, txn FROM changes
                  WHERE tbl = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
             )?;
             let rows = stmt.query_map(params![table.name, seq, limit], |row| {
@@ -232,11 +259,12 @@ impl SqliteStore {
                     row.get::<_, Option<String>>(5)?,
                     row.get::<_, Option<String>>(6)?,
                     row.get::<_, String>(7)?,
+                    row.get::<_, Option<i64>>(8)?,
                 ))
             })?;
             let mut changes = Vec::new();
             for row in rows {
-                let (seq, table, pk, sk, kind, old, new, at) = row?;
+                let (seq, table, pk, sk, kind, old, new, at, txn) = row?;
                 let image = |s: Option<String>| s.map(|s| serde_json::from_str(&s)).transpose();
                 changes.push(Change {
                     seq,
@@ -247,6 +275,7 @@ impl SqliteStore {
                     old_image: image(old)?,
                     new_image: image(new)?,
                     at: timestamp::parse(&at)?,
+                    txn,
                 });
             }
             Ok(changes)
@@ -327,10 +356,32 @@ pub(crate) fn write_item(
             params![table.name, pk, sk],
         )?,
     };
-    tx.execute(
-        "INSERT INTO changes (tbl, pk, sk, kind, old_image, new_image, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![table.name, pk, sk, kind.as_str(), old, new, timestamp::format(&timestamp::now())],
-    )?;
+    let txn: Option<i64> = tx
+        .prepare_cached("SELECT seq FROM temp.current_txn")?
+        .query_row([], |row| row.get(0))
+        .optional()?;
+    tx.prepare_cached(
+        "INSERT INTO changes (tbl, pk, sk, kind, old_image, new_image, at, txn)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        table.name,
+        pk,
+        sk,
+        kind.as_str(),
+        old,
+        new,
+        timestamp::format(&timestamp::now()),
+        txn
+    ])?;
+    if txn.is_none() {
+        // The transaction's first change: its seq numbers the transaction.
+        let seq = tx.last_insert_rowid();
+        tx.prepare_cached("UPDATE changes SET txn = seq WHERE seq = ?1")?
+            .execute([seq])?;
+        tx.prepare_cached("INSERT INTO temp.current_txn (seq) VALUES (?1)")?
+            .execute([seq])?;
+    }
     Ok(())
 }
 
@@ -382,9 +433,14 @@ pub(crate) fn list_by_entity<T: DeserializeOwned>(
 }
 
 /// Starts the write transaction every write runs in: `IMMEDIATE` takes the write lock before
-/// the first read, so no other writer can change what this one reads before it writes.
+/// the first read, so no other writer can change what this one reads before it writes. It
+/// clears the connection's transaction marker, so its changes get a `txn` of their own (the
+/// marker a committed transaction left, or none when it rolled back).
 pub(crate) fn write_transaction(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
-    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.prepare_cached("DELETE FROM temp.current_txn")?
+        .execute([])?;
+    Ok(tx)
 }
 
 #[cfg(test)]
@@ -415,6 +471,94 @@ mod tests {
         let err = SqliteStore::open(&path).unwrap_err().to_string();
         assert!(err.contains("newer"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_changes_of_one_write_transaction_share_its_number_and_separate_writes_do_not() {
+        use crate::catalog::ProductWriter as _;
+        use crate::inventory::StockWriter as _;
+        use crate::testing::build::{id, product};
+        use stockroom_domain::inventory::Available;
+
+        let store = SqliteStore::in_memory().unwrap();
+        let now = timestamp::now();
+        // One transaction of two items: the product and its first price.
+        store
+            .create_product(&product("mug", 500, None, now))
+            .await
+            .unwrap();
+        // A refused write rolls back; it must not leave its number to the next write.
+        store
+            .create_product(&product("mug", 500, None, now))
+            .await
+            .unwrap_err();
+        // Two single-item transactions.
+        store
+            .set_stock(&id("mug"), Available::new(5).unwrap(), now)
+            .await
+            .unwrap();
+        store
+            .set_stock(&id("mug"), Available::new(6).unwrap(), now)
+            .await
+            .unwrap();
+        store
+            .create_product(&product("cup", 300, None, now))
+            .await
+            .unwrap();
+
+        let catalog = store
+            .changes_after(crate::catalog::TABLE, 0, 100)
+            .await
+            .unwrap();
+        let stock = store
+            .changes_after(crate::inventory::TABLE, 0, 100)
+            .await
+            .unwrap();
+        assert_eq!((catalog.len(), stock.len()), (4, 2));
+        let txn = |c: &Change| c.txn.unwrap();
+        // Numbered by the seq of the transaction's first change.
+        assert_eq!(txn(&catalog[0]), catalog[0].seq);
+        assert_eq!(txn(&catalog[1]), catalog[0].seq);
+        assert_eq!(txn(&stock[0]), stock[0].seq);
+        assert_eq!(txn(&stock[1]), stock[1].seq);
+        assert_eq!(txn(&catalog[2]), catalog[2].seq);
+        assert_eq!(txn(&catalog[3]), catalog[2].seq);
+        let mut numbers: Vec<i64> = catalog.iter().chain(&stock).map(txn).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        assert_eq!(numbers.len(), 4, "{numbers:?}");
+        assert_eq!(store.last_seq().await.unwrap(), catalog[3].seq);
+    }
+
+    #[tokio::test]
+    async fn changes_recorded_before_the_feed_numbered_transactions_have_none() {
+        let path = crate::testing::temp_store_path();
+        {
+            // A file at the last version before the step, with one change in its feed.
+            let mut conn = Connection::open(&path).unwrap();
+            let tx = conn.transaction().unwrap();
+            let before = MIGRATIONS.len() - 1;
+            for step in &MIGRATIONS[..before] {
+                tx.execute_batch(step).unwrap();
+            }
+            tx.pragma_update(None, "user_version", before as i64)
+                .unwrap();
+            tx.execute(
+                "INSERT INTO changes (tbl, pk, sk, kind, old_image, new_image, at)
+                 VALUES ('catalog', 'PRODUCT#old', 'PRODUCT', 'INSERT', NULL, '{}', ?1)",
+                [timestamp::format(&timestamp::now())],
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let feed = store
+            .changes_after(crate::catalog::TABLE, 0, 10)
+            .await
+            .unwrap();
+        assert_eq!(feed.len(), 1);
+        assert_eq!(feed[0].txn, None);
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 
     #[test]
