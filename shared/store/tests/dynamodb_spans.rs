@@ -195,7 +195,7 @@ async fn every_dynamodb_call_is_a_child_span_naming_its_operation_and_tables() {
         "five placements on a split level"
     );
     // 8 units in 8 shards of 1: an order of 2 finds its shard short, reads the level and takes
-    // across two shards: the fall-over, 4 calls.
+    // across two shards (one consistent read of all eight): the fall-over, 4 calls.
     split("sku-thin", 8).await;
     async { testing::place(store, "cust-thin", &[("sku-thin", 2)], None).await }
         .instrument(tracing::info_span!("fall-over-handler"))
@@ -205,7 +205,7 @@ async fn every_dynamodb_call_is_a_child_span_naming_its_operation_and_tables() {
         [
             "BatchGetItem",
             "TransactWriteItems",
-            "Query",
+            "BatchGetItem",
             "TransactWriteItems"
         ],
         "a placement whose shard fell short"

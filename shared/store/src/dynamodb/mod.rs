@@ -267,11 +267,13 @@ pub(crate) fn cancellation_items<R>(
 
 /// The items of `table` at `keys` that exist, in no particular order: one `BatchGetItem` per
 /// 100 keys (DynamoDB's limit), and more only for keys it leaves unprocessed under load.
-/// Eventually consistent: for listings, which read what an index named a moment before.
+/// `consistent` for a read a write decides on; listings, which read what an index named a
+/// moment before, read eventually consistently.
 pub(crate) async fn batch_get(
     client: &Client,
     table: &str,
     keys: Vec<Item>,
+    consistent: bool,
     what: &'static str,
 ) -> anyhow::Result<Vec<Item>> {
     let mut found = Vec::with_capacity(keys.len());
@@ -279,6 +281,7 @@ pub(crate) async fn batch_get(
         let mut pending = Some(
             aws_sdk_dynamodb::types::KeysAndAttributes::builder()
                 .set_keys(Some(chunk.to_vec()))
+                .consistent_read(consistent)
                 .build()
                 .context("failed to build BatchGetItem keys")?,
         );

@@ -4,15 +4,16 @@
 //! are an `UpdateItem` conditional on `available >= :q`, release on `reserved >= :q`, delete a
 //! `DeleteItem` conditional on `reserved = 0`, so concurrent changes can never oversell. A failed
 //! condition returns the item as it was (`ReturnValuesOnConditionCheckFailure`), which says
-//! whether the level is missing or short, and by how much. Setting a level is a `Query` of its
+//! whether the level is missing or short, and by how much. Setting a level is a read of its
 //! items, one `TransactWriteItems` (a `ConditionCheck` that the product is in the catalog, and
-//! the update of every shard), then a `Query` for the level to answer with, since a transaction
+//! the update of every shard), then a read of the level to answer with, since a transaction
 //! returns no values.
 //!
-//! A split level (more than one shard) costs more only where it must: reading one is still one
-//! `Query` (all its items share the partition key); a move first tries shard 0 as an unsplit
-//! level's move does, and when shard 0 is short it reads the shards and moves across them in
-//! one transaction of conditional updates.
+//! A split level (more than one shard, each under its own partition key) costs more only where
+//! it must: reading one is a `GetItem` of shard 0 and a `BatchGetItem` of the others (an
+//! unsplit level is the one `GetItem`); a move first tries shard 0 as an unsplit level's move
+//! does, and when shard 0 is short it reads the shards and moves across them in one
+//! transaction of conditional updates.
 
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -35,7 +36,7 @@ use crate::inventory::{SetPlan, StockError, StockQuery, StockReader, StockWriter
 use crate::items::BY_ENTITY_INDEX;
 use crate::catalog::items::{PRODUCT_SK, product_pk};
 use crate::inventory::items::{
-    STOCK_ENTITY, STOCK_SK, StockItem, shard_sk, split_items, stock_pk,
+    STOCK_ENTITY, STOCK_SK, StockItem, shard_keys, shard_pk, split_items, stock_pk,
 };
 
 /// Stock levels in one DynamoDB table; setting one also checks the catalog table.
@@ -62,7 +63,7 @@ impl DynamoInventory {
         id: &ProductId,
     ) -> anyhow::Result<Option<(StockItem, Vec<StockItem>)>> {
         Ok(split_items(
-            query_level(&self.client, &self.table, id).await?,
+            read_level(&self.client, &self.table, id, None).await?,
         ))
     }
 
@@ -135,34 +136,52 @@ impl DynamoInventory {
     }
 }
 
-/// Every item under product `id`'s partition key, read consistently (one `Query`, more only
-/// for a level past DynamoDB's 1 MB page, which 32 shards never are).
-pub(crate) async fn query_level(
+/// Every item of product `id`'s level, read consistently: shard 0 by `GetItem`, and for a
+/// split level its other shards by one `BatchGetItem`. With `known` (how many shard items the
+/// caller read shard 0 saying a moment ago), one `BatchGetItem` of them all, and another only
+/// if shard 0 now says there are more.
+pub(crate) async fn read_level(
     client: &Client,
     table: &str,
     id: &ProductId,
+    known: Option<u32>,
 ) -> anyhow::Result<Vec<StockItem>> {
-    let mut items = Vec::new();
-    let mut start = None;
-    loop {
-        let output = client
-            .query()
-            .table_name(table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(stock_pk(id)))
-            .consistent_read(true)
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .map_err(|e| sdk(e, "failed to read a stock level"))?;
-        for item in output.items.unwrap_or_default() {
+    let keys = |range: std::ops::Range<u32>| -> Vec<Item> {
+        shard_keys(id, range)
+            .into_iter()
+            .map(|(pk, sk)| crate::orders::dynamodb::key(pk, sk))
+            .collect()
+    };
+    let mut items = match known {
+        Some(n) => batch_get(client, table, keys(0..n.max(1)), true, "failed to read a stock level")
+            .await?
+            .into_iter()
+            .map(stored)
+            .collect::<anyhow::Result<Vec<_>>>()?,
+        None => {
+            let output = client
+                .get_item()
+                .table_name(table)
+                .key("pk", s(stock_pk(id)))
+                .key("sk", s(STOCK_SK))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| sdk(e, "failed to get a stock level"))?;
+            output.item.map(stored).transpose()?.into_iter().collect()
+        }
+    };
+    let read = known.unwrap_or(1).max(1);
+    let want = items
+        .iter()
+        .find(|i| i.shard_number().ok() == Some(0))
+        .map_or(0, StockItem::items);
+    if want > read {
+        for item in batch_get(client, table, keys(read..want), true, "failed to read stock shards").await? {
             items.push(stored(item)?);
         }
-        match output.last_evaluated_key {
-            Some(key) if !key.is_empty() => start = Some(key),
-            _ => return Ok(items),
-        }
     }
+    Ok(items)
 }
 
 /// The transaction action that applies `mv` of `quantity` to shard `shard` of product `id`'s
@@ -179,8 +198,8 @@ pub(crate) fn shard_update(
     let (update, condition) = move_expressions(mv);
     let update = Update::builder()
         .table_name(table)
-        .key("pk", s(stock_pk(id)))
-        .key("sk", s(shard_sk(shard)))
+        .key("pk", s(shard_pk(id, shard)))
+        .key("sk", s(STOCK_SK))
         .update_expression(update)
         .condition_expression(condition)
         .expression_attribute_values(":q", n(quantity))
@@ -267,36 +286,41 @@ impl StockReader for DynamoInventory {
             .iter()
             .map(|id| crate::orders::dynamodb::key(stock_pk(id), STOCK_SK))
             .collect();
-        let heads = batch_get(&self.client, &self.table, keys, "failed to read stock levels")
+        let heads = batch_get(&self.client, &self.table, keys, false, "failed to read stock levels")
             .await?
             .into_iter()
             .map(stored)
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let shard_keys = heads
+        let other_shards = heads
             .iter()
             .flat_map(|head| {
-                (1..head.items()).map(|k| crate::orders::dynamodb::key(head.pk.clone(), &shard_sk(k)))
+                let id = ProductId::parse(&head.id).ok();
+                id.map(|id| shard_keys(&id, 1..head.items()))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(pk, sk)| crate::orders::dynamodb::key(pk, sk))
             })
             .collect::<Vec<_>>();
         let mut shards: std::collections::HashMap<String, Vec<StockItem>> =
             std::collections::HashMap::new();
-        if !shard_keys.is_empty() {
+        if !other_shards.is_empty() {
             for item in batch_get(
                 &self.client,
                 &self.table,
-                shard_keys,
+                other_shards,
+                false,
                 "failed to read stock shards",
             )
             .await?
             {
                 let item = stored(item)?;
-                shards.entry(item.pk.clone()).or_default().push(item);
+                shards.entry(item.id.clone()).or_default().push(item);
             }
         }
         let mut levels = heads
             .iter()
             .map(|head| {
-                StockItem::level(head, shards.get(&head.pk).map_or(&[][..], Vec::as_slice))
+                StockItem::level(head, shards.get(&head.id).map_or(&[][..], Vec::as_slice))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         // A level deleted between the reads is left out; the cursor still follows the index,
@@ -355,8 +379,8 @@ impl StockWriter for DynamoInventory {
                 // there since the read.
                 let delete = Delete::builder()
                     .table_name(&self.table)
-                    .key("pk", s(stock_pk(id)))
-                    .key("sk", s(shard_sk(k)))
+                    .key("pk", s(shard_pk(id, k)))
+                    .key("sk", s(STOCK_SK))
                     .condition_expression("reserved = :zero")
                     .expression_attribute_values(":zero", n(0))
                     .build()
@@ -521,8 +545,8 @@ impl DynamoInventory {
         );
         let mut update = Update::builder()
             .table_name(&self.table)
-            .key("pk", s(stock_pk(id)))
-            .key("sk", s(shard_sk(k)))
+            .key("pk", s(shard_pk(id, k)))
+            .key("sk", s(STOCK_SK))
             .set_expression_attribute_names(Some(trace_name()))
             .expression_attribute_values(":trace", trace_value())
             .expression_attribute_values(":a", n(available))

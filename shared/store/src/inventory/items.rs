@@ -1,15 +1,16 @@
 //! The `inventory` table: one item per product's stock level, or for a level split into
-//! shards, one item per shard under the product's partition key.
+//! shards, one item per shard, each under a partition key of its own.
 //!
 //! | item | pk | sk | other keys |
 //! |---|---|---|---|
 //! | stock level, or its shard 0 | `STOCK#<product id>` | `STOCK` | `entity = "stock"`, `id` = the product id (GSI `by-entity`, keys only) |
-//! | shard `k` (1..) of a split level | `STOCK#<product id>` | `STOCK#<k>` (two digits) | none: not listed |
+//! | shard `k` (1..) of a split level | `STOCK#<product id>#<k>` (two digits) | `STOCK` | none: not listed |
 //!
-//! Shard 0 (the level's own item) also says how many shards orders spread over (`shards`,
-//! absent for 1) and how many shard items exist (`shard_items`, at least `shards`: a level
-//! split into fewer shards keeps the items that still hold reserved units). A level is the sum
-//! of its items.
+//! Each shard is its own partition key because DynamoDB's write limit is per partition key:
+//! shards sharing one would share its 1,000 write units a second. Shard 0 (the level's own
+//! item) also says how many shards orders spread over (`shards`, absent for 1) and how many
+//! shard items exist (`shard_items`, at least `shards`: a level split into fewer shards keeps
+//! the items that still hold reserved units). A level is the sum of its items.
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
@@ -23,12 +24,12 @@ pub fn stock_pk(id: &ProductId) -> String {
     format!("STOCK#{id}")
 }
 
-/// The sort key of shard `k`: shard 0 is the level's own item.
-pub fn shard_sk(k: u32) -> String {
+/// The partition key of shard `k` of product `id`'s level: shard 0 is the level's own item.
+pub fn shard_pk(id: &ProductId, k: u32) -> String {
     if k == 0 {
-        STOCK_SK.to_owned()
+        stock_pk(id)
     } else {
-        format!("{STOCK_SK}#{k:02}")
+        format!("STOCK#{id}#{k:02}")
     }
 }
 
@@ -61,8 +62,8 @@ impl StockItem {
     /// carries `entity`; its `shards` and `shard_items` are the caller's to set).
     pub fn shard(id: &ProductId, k: u32, available: u64, reserved: u64, now: &str) -> Self {
         Self {
-            pk: stock_pk(id),
-            sk: shard_sk(k),
+            pk: shard_pk(id, k),
+            sk: STOCK_SK.to_owned(),
             entity: if k == 0 {
                 STOCK_ENTITY.to_owned()
             } else {
@@ -81,15 +82,17 @@ impl StockItem {
     /// Which shard this item is: 0 for the level's own item.
     ///
     /// # Errors
-    /// When the sort key is not one [`shard_sk`] makes.
+    /// When the partition key is not one [`shard_pk`] makes for the item's product.
     pub fn shard_number(&self) -> anyhow::Result<u32> {
-        if self.sk == STOCK_SK {
+        let level = format!("STOCK#{}", self.id);
+        if self.pk == level {
             return Ok(0);
         }
-        self.sk
-            .strip_prefix("STOCK#")
+        self.pk
+            .strip_prefix(&level)
+            .and_then(|rest| rest.strip_prefix('#'))
             .and_then(|k| k.parse().ok())
-            .with_context(|| format!("stored stock shard has an unknown sort key {:?}", self.sk))
+            .with_context(|| format!("stored stock shard has an unknown key {:?}", self.pk))
     }
 
     /// How many shards orders spread over (on shard 0; 1 on any other item).
@@ -147,10 +150,17 @@ impl StockItem {
     }
 }
 
-/// A level's items as read together (all under its partition key): shard 0 and the rest, or
-/// `None` when there is no shard 0 (no level).
+/// A level's items as read together: shard 0 and the rest, or `None` when there is no shard 0
+/// (no level).
 pub fn split_items(mut items: Vec<StockItem>) -> Option<(StockItem, Vec<StockItem>)> {
-    let head = items.iter().position(|i| i.sk == STOCK_SK)?;
+    let head = items
+        .iter()
+        .position(|i| i.shard_number().ok() == Some(0))?;
     let head = items.swap_remove(head);
     Some((head, items))
+}
+
+/// The keys of shards `from..to` of product `id`'s level.
+pub fn shard_keys(id: &ProductId, shards: std::ops::Range<u32>) -> Vec<(String, &'static str)> {
+    shards.map(|k| (shard_pk(id, k), STOCK_SK)).collect()
 }

@@ -5,33 +5,38 @@
 use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 use stockroom_domain::inventory::{
     Available, Quantity, ShardTake, Shards, Shortfall, StockLevel, StockMove, plan_takes,
 };
 use stockroom_domain::page::Page;
 use stockroom_domain::{ProductId, timestamp};
 
-use crate::sqlite::{SqliteStore, get_item, list_by_entity, query_items, write_item, write_transaction};
+use crate::sqlite::{SqliteStore, get_item, list_by_entity, write_item, write_transaction};
 use crate::inventory::{SetPlan, StockError, StockQuery, StockReader, StockWriter, page_of};
 use crate::catalog::items::{PRODUCT_SK, ProductItem, product_pk};
-use crate::inventory::items::{STOCK_ENTITY, StockItem, split_items, stock_pk};
+use crate::inventory::items::{
+    STOCK_ENTITY, STOCK_SK, StockItem, shard_keys, split_items, stock_pk,
+};
 
 /// The inventory lists through the `by-entity` index every table has: nothing of its own.
 pub(crate) const SCHEMA: &str = "";
 
-/// Every item of product `id`'s level (shard 0 and the rest), as DynamoDB's `Query` on the
-/// partition key reads them; `None` when it has no level.
+/// Every item of product `id`'s level (shard 0 and the rest, each under its own partition key
+/// as in DynamoDB); `None` when it has no level.
 pub(crate) fn level_items(
     conn: &rusqlite::Connection,
     id: &ProductId,
 ) -> anyhow::Result<Option<(StockItem, Vec<StockItem>)>> {
-    let items = query_items::<StockItem>(
-        conn,
-        "SELECT body FROM items WHERE tbl = ?1 AND pk = ?2 ORDER BY sk",
-        params![super::TABLE.name, stock_pk(id)],
-    )?;
-    Ok(split_items(items))
+    let Some(head) = get_item::<StockItem>(conn, super::TABLE, &stock_pk(id), STOCK_SK)? else {
+        return Ok(None);
+    };
+    let mut rest = Vec::new();
+    for (pk, sk) in shard_keys(id, 1..head.items()) {
+        if let Some(item) = get_item::<StockItem>(conn, super::TABLE, &pk, sk)? {
+            rest.push(item);
+        }
+    }
+    Ok(Some((head, rest)))
 }
 
 /// The level product `id`'s items make.
@@ -170,8 +175,8 @@ impl StockWriter for SqliteStore {
                 written.push(item);
             }
             for k in &plan.delete {
-                let sk = crate::inventory::items::shard_sk(*k);
-                write_item(&tx, super::TABLE, &stock_pk(&id), &sk, None::<&StockItem>)?;
+                let pk = crate::inventory::items::shard_pk(&id, *k);
+                write_item(&tx, super::TABLE, &pk, STOCK_SK, None::<&StockItem>)?;
             }
             tx.commit()?;
             let (head, rest) =

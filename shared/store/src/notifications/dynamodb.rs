@@ -183,6 +183,7 @@ impl NotificationReader for DynamoNotifications {
                 &self.client,
                 &self.table,
                 keys,
+                false,
                 "failed to read listed notifications",
             )
             .await?;

@@ -44,11 +44,22 @@ use crate::orders::{
     status_change,
 };
 
-/// What a placement reads of a stock level: how many shards it spreads over.
+/// What a placement reads of a stock level's shard 0: how many shards it spreads over, and how
+/// many shard items it has.
 #[derive(serde::Deserialize)]
 struct LevelSpread {
     id: String,
     shards: Option<u32>,
+    shard_items: Option<u32>,
+}
+
+/// How a product's stock level is split, as a placement read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shape {
+    /// The shards a reservation picks among.
+    pub spread: u32,
+    /// The shard items that exist (for the fall-over's read of them all).
+    pub items: u32,
 }
 
 /// The most actions one `TransactWriteItems` takes.
@@ -160,7 +171,7 @@ impl DynamoOrders {
     pub(crate) async fn catalog_entries<'a>(
         &self,
         products: impl Iterator<Item = &'a ProductId>,
-    ) -> anyhow::Result<(BTreeMap<ProductId, CatalogEntry>, BTreeMap<ProductId, u32>)> {
+    ) -> anyhow::Result<(BTreeMap<ProductId, CatalogEntry>, BTreeMap<ProductId, Shape>)> {
         let products: Vec<&ProductId> = products.collect();
         let (mut entries, spread) = self.read_entries(&products, false).await?;
         let missing: Vec<&ProductId> = products
@@ -181,7 +192,7 @@ impl DynamoOrders {
         &self,
         products: &[&ProductId],
         consistent: bool,
-    ) -> anyhow::Result<(BTreeMap<ProductId, CatalogEntry>, BTreeMap<ProductId, u32>)> {
+    ) -> anyhow::Result<(BTreeMap<ProductId, CatalogEntry>, BTreeMap<ProductId, Shape>)> {
         let keys = products
             .iter()
             .map(|id| key(product_pk(id), PRODUCT_SK))
@@ -207,9 +218,10 @@ impl DynamoOrders {
                 self.inventory_table.clone(),
                 KeysAndAttributes::builder()
                     .set_keys(Some(levels))
-                    .projection_expression("#id, #shards")
+                    .projection_expression("#id, #shards, #items")
                     .expression_attribute_names("#id", "id")
                     .expression_attribute_names("#shards", "shards")
+                    .expression_attribute_names("#items", "shard_items")
                     .build()
                     .context("failed to build BatchGetItem keys")?,
             );
@@ -241,7 +253,14 @@ impl DynamoOrders {
             for item in responses.remove(&self.inventory_table).unwrap_or_default() {
                 let level: LevelSpread = serde_dynamo::from_item(item)
                     .context("stored stock level has an unexpected shape")?;
-                spread.insert(ProductId::parse(&level.id)?, level.shards.unwrap_or(1));
+                let spread_over = level.shards.unwrap_or(1).max(1);
+                spread.insert(
+                    ProductId::parse(&level.id)?,
+                    Shape {
+                        spread: spread_over,
+                        items: level.shard_items.unwrap_or(1).max(spread_over),
+                    },
+                );
             }
             pending = output
                 .unprocessed_keys
@@ -286,6 +305,7 @@ impl DynamoOrders {
         actions: &[StockAction],
         failed: &[usize],
         returned: &[Option<Item>],
+        shapes: &BTreeMap<ProductId, Shape>,
     ) -> Result<(Vec<Shortage>, Vec<(usize, Vec<StockItem>)>), OrderError> {
         let mut short = Vec::new();
         let mut fall_over: Vec<(usize, Vec<StockItem>)> = Vec::new();
@@ -311,16 +331,17 @@ impl DynamoOrders {
             };
             let unsplit = found
                 .as_ref()
-                .is_some_and(|item| item.sk == STOCK_SK && item.items() == 1);
+                .is_some_and(|item| item.shard_number().ok() == Some(0) && item.items() == 1);
             let (available, reserved, items) = if unsplit {
                 let (a, r) = found.map_or((0, 0), |l| (l.available, l.reserved));
                 (a, r, Vec::new())
             } else {
                 // A shard of a split level, or no item returned: the whole level decides.
-                let items = crate::inventory::dynamodb::query_level(
+                let items = crate::inventory::dynamodb::read_level(
                     &self.client,
                     &self.inventory_table,
                     &line.product_id,
+                    shapes.get(&line.product_id).map(|s| s.items),
                 )
                 .await?;
                 let (a, r) = items
@@ -385,13 +406,13 @@ impl DynamoOrders {
     pub(crate) async fn write_placement(
         &self,
         placed: &mut Order,
-        spread: &BTreeMap<ProductId, u32>,
+        spread: &BTreeMap<ProductId, Shape>,
         record: Option<&IdempotencyItem>,
         now: DateTime<Utc>,
         extra: Vec<TransactWriteItem>,
     ) -> Result<Placement, OrderError> {
         for line in &mut placed.items {
-            let shard = random_shard(spread.get(&line.product_id).copied().unwrap_or(1));
+            let shard = random_shard(spread.get(&line.product_id).map_or(1, |s| s.spread));
             line.taken_from = recorded(vec![ShardTake {
                 shard,
                 quantity: line.quantity,
@@ -470,7 +491,7 @@ impl DynamoOrders {
                     let stock_failed: Vec<usize> =
                         failed.iter().copied().filter(|&i| i < lines).collect();
                     let (short, fall_over) = self
-                        .shortages(placed, StockMove::Reserve, &stock, &stock_failed, &returned)
+                        .shortages(placed, StockMove::Reserve, &stock, &stock_failed, &returned, spread)
                         .await?;
                     if !short.is_empty() {
                         return Err(OrderError::InsufficientStock(short));
@@ -672,7 +693,8 @@ impl OrderWriter for DynamoOrders {
                     let returned: Vec<Option<Item>> =
                         cancellation_items(&err).into_iter().skip(1).collect();
                     let (short, fall_over) =
-                        self.shortages(&order, mv, &stock, &lines, &returned).await?;
+                        self.shortages(&order, mv, &stock, &lines, &returned, &BTreeMap::new())
+                            .await?;
                     if !short.is_empty() {
                         return Err(OrderError::ReservedShort(short));
                     }

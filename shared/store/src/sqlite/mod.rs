@@ -494,11 +494,11 @@ mod tests {
             .unwrap_err();
         // Two single-item transactions.
         store
-            .set_stock(&id("mug"), Available::new(5).unwrap(), now)
+            .set_stock(&id("mug"), Available::new(5).unwrap(), None, now)
             .await
             .unwrap();
         store
-            .set_stock(&id("mug"), Available::new(6).unwrap(), now)
+            .set_stock(&id("mug"), Available::new(6).unwrap(), None, now)
             .await
             .unwrap();
         store
