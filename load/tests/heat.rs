@@ -1,5 +1,6 @@
 //! The heat model over a real embedded store: orders placed through the store's ports, then
-//! measured from the change feed with today's template.yaml.
+//! measured from the change feed with today's template.yaml (whose stock index projects keys
+//! only, and whose levels can be split into shards with partition keys of their own).
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
 
 #[path = "support/driver.rs"]
@@ -26,7 +27,7 @@ fn partition(table: &str, index: Option<&str>, key: &str) -> Partition {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn spread_orders_heat_the_stock_index_partition_and_a_flash_sale_its_products_level() {
+async fn spread_orders_leave_the_stock_index_cold_and_a_split_level_spreads_a_flash_sale() {
     let data_dir = std::env::temp_dir().join(format!("stockroom-heat-{}", ulid::Ulid::new()));
     let store = StoreConfig::Embedded {
         data_dir: data_dir.clone(),
@@ -48,37 +49,34 @@ async fn spread_orders_heat_the_stock_index_partition_and_a_flash_sale_its_produ
     let spread = heat::measure(&data_dir, before, &template()).await.unwrap();
 
     // Each order is one transaction of two changes, its stock level and the order item, both
-    // under 1 KB: 2 + 2 table units (transactional), and one index write each (the level's
-    // `by-entity` entry, the order's `by-customer` entry), nothing else.
+    // under 1 KB: 2 + 2 table units (transactional), and one index write, the order's
+    // `by-customer` entry. The level's `by-entity` entry is not written: the index projects
+    // keys only, and a move changes no key.
     assert!(spread.settled);
     assert_eq!(
         (spread.changes, spread.transactional, spread.orders),
         (80, 80, 40)
     );
-    assert_eq!((spread.table_units, spread.index_units), (160, 80));
-    assert_eq!(spread.per_order(spread.total_units()), Some(6.0));
-    // Every order moves a level, and every level is in the one `stock` partition of the
-    // inventory's by-entity index: it takes 1 unit per order, each product's own level 0.5.
-    let hottest = spread.hottest().unwrap();
-    assert_eq!(
-        hottest.partition,
-        partition("inventory", Some("by-entity"), "stock")
-    );
-    assert_eq!((hottest.writes, hottest.units), (40, 40));
-    let second = &spread.partitions[1];
-    assert_eq!(second.partition.table, "inventory");
-    assert_eq!(second.partition.index, None);
-    assert_eq!(second.units, 20);
-    let (ceiling, _) = spread.ceiling().unwrap();
-    assert!((ceiling - 1000.0).abs() < 1e-9, "{ceiling}");
-    let report = spread.to_string();
+    assert_eq!((spread.table_units, spread.index_units), (160, 40));
+    assert_eq!(spread.per_order(spread.total_units()), Some(5.0));
     assert!(
-        report.contains("| 1 | inventory | by-entity | `stock` | 40 | 40 | 1.00 | 16.7% |"),
-        "{report}"
+        !spread
+            .partitions
+            .iter()
+            .any(|p| p.partition.index.as_deref() == Some("by-entity")),
+        "{spread}"
     );
+    // The hottest partitions are the four products' own levels, 10 orders of 2 units each:
+    // 0.5 units an order, so 2,000 orders/s before one of them reaches 1,000.
+    let hottest = spread.hottest().unwrap();
+    assert_eq!(hottest.partition.table, "inventory");
+    assert!(hottest.partition.key.starts_with("STOCK#p-"), "{spread}");
+    assert_eq!((hottest.writes, hottest.units), (10, 20));
+    let (ceiling, _) = spread.ceiling().unwrap();
+    assert!((ceiling - 2000.0).abs() < 1e-9, "{ceiling}");
 
-    // A flash sale: 20 orders of one product. Its level's table partition takes 2 units an
-    // order (transactional), twice the index's: the ceiling halves.
+    // A flash sale: 20 orders of one product. Its level's partition takes 2 units an order
+    // (transactional): 500 orders/s.
     let before = heat::feed_position(&data_dir).await.unwrap();
     driver::place_orders(&store, "flash", &products[..1], 20, 20)
         .await
@@ -90,6 +88,40 @@ async fn spread_orders_heat_the_stock_index_partition_and_a_flash_sale_its_produ
     assert_eq!(hottest.units, 40);
     let (ceiling, _) = flash.ceiling().unwrap();
     assert!((ceiling - 500.0).abs() < 1e-9, "{ceiling}");
+
+    // The same sale on a level split into 4 shards: the same 40 units land on the shards'
+    // own partitions, picked at random, so no one of them takes them all.
+    store
+        .inventory()
+        .unwrap()
+        .set_stock(
+            &stockroom_domain::ProductId::parse("p-1").unwrap(),
+            stockroom_domain::inventory::Available::new(1000).unwrap(),
+            Some(stockroom_domain::inventory::Shards::new(4).unwrap()),
+            stockroom_domain::timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let before = heat::feed_position(&data_dir).await.unwrap();
+    driver::place_orders(&store, "split", &products[1..2], 20, 20)
+        .await
+        .unwrap();
+    let split = heat::measure(&data_dir, before, &template()).await.unwrap();
+    let shards: Vec<_> = split
+        .partitions
+        .iter()
+        .filter(|p| p.partition.table == "inventory" && p.partition.index.is_none())
+        .collect();
+    assert_eq!(shards.iter().map(|p| p.units).sum::<u64>(), 40, "{split}");
+    assert!(shards.len() >= 2, "{split}");
+    assert!(
+        shards
+            .iter()
+            .all(|p| p.partition.key.starts_with("STOCK#p-1")),
+        "{split}"
+    );
+    let (ceiling, _) = split.ceiling().unwrap();
+    assert!(ceiling > 500.0, "{ceiling}");
 
     // A directory without a store is an error that says so, not a new empty store.
     let err = heat::feed_position(&data_dir.join("nothing"))

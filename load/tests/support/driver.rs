@@ -34,7 +34,7 @@ pub async fn stocked_products(
             .create_product(&Product::new(product_id.clone(), details, now))
             .await?;
         inventory
-            .set_stock(&product_id, Available::new(units)?, now)
+            .set_stock(&product_id, Available::new(units)?, None, now)
             .await?;
         ids.push(id);
     }
