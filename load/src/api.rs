@@ -257,3 +257,42 @@ impl Api {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
+
+    use super::*;
+
+    fn jwt(payload: &str) -> String {
+        let part = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!("{}.{}.sig", part(r#"{"alg":"RS256"}"#), part(payload))
+    }
+
+    #[test]
+    fn a_given_token_is_every_shopper_and_the_administrator() {
+        let token = jwt(r#"{"sub":"0b3f-cognito-user","cognito:groups":["admin"]}"#);
+        let tokens = Tokens::given(&token).unwrap();
+        assert_eq!(
+            tokens.customer_id(String::from("load-x-c1")),
+            "0b3f-cognito-user"
+        );
+        assert_eq!(tokens.customer("0b3f-cognito-user"), token);
+        assert_eq!(tokens.admin(), token);
+        let err = Tokens::given("not-a-jwt").unwrap_err();
+        assert!(err.to_string().contains("not a JWT"), "{err}");
+        let err = Tokens::given(&jwt(r#"{"aud":"x"}"#)).unwrap_err();
+        assert!(err.to_string().contains("no `sub`"), "{err}");
+    }
+
+    #[test]
+    fn a_token_command_is_run_and_its_output_trimmed() {
+        let mut args = Args::new(crate::args::Scenario::Shop);
+        args.token_command = Some(format!("echo '{}'", jwt(r#"{"sub":"u1"}"#)));
+        let tokens = Tokens::of_args(&args).unwrap();
+        assert_eq!(tokens.customer_id(String::new()), "u1");
+        args.token_command = Some(String::from("exit 3"));
+        let err = Tokens::of_args(&args).unwrap_err();
+        assert!(err.to_string().contains("failed"), "{err}");
+    }
+}
