@@ -98,9 +98,10 @@ impl Run {
         let started = std::time::Instant::now();
         api.stocked_products(&products, units).await?;
         println!(
-            "{}: {} products of {units} units under {prefix} at {}, prepared in {:.1} s",
+            "{}: {} product{} of {units} units under {prefix} at {}, prepared in {:.1} s",
             args.scenario.name(),
             products.len(),
+            if products.len() == 1 { "" } else { "s" },
             args.host,
             started.elapsed().as_secs_f64()
         );
