@@ -4,20 +4,41 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 
-pub const USAGE: &str = "usage: cargo load --scenario flash-sale [--host URL] [--data-dir DIR]
-                  [--users N] [--units N] [--report-dir DIR]
+pub const USAGE: &str = "usage: cargo load --scenario shop|flash-sale|orders [--host URL]
+                  [--data-dir DIR | --token TOKEN | --token-command CMD]
+                  [--users N] [--units N] [--products N] [--run-time SECS] [--report-dir DIR]
 
-  --scenario    flash-sale: N shoppers race to order one product with --units in stock
-  --host        the API's base URL (default http://127.0.0.1:3000, where `cargo dev` listens)
-  --data-dir    the dev server's data directory, whose key signs the run's tokens as
-                `cargo dev token` does (default .stockroom, as `cargo dev`)
-  --users       shoppers (default 100)
-  --units       units in stock for the flash sale (default 20)
-  --report-dir  where Goose's HTML report goes (default target/load)";
+  --scenario       shop: shoppers view products, fill carts, check out one cart in five,
+                     read their orders (a warehouse user ships some, shoppers cancel some)
+                   flash-sale: N shoppers race to order one product with --units in stock
+                   orders: users place orders of 1-3 lines spread evenly over --products
+  --host           the API's base URL (default http://127.0.0.1:3000, where `cargo dev` listens)
+  --data-dir       the dev server's data directory, whose key signs the run's tokens as
+                   `cargo dev token` does (default .stockroom, as `cargo dev`)
+  --token          a bearer token for a deployed API, of a user in the admin group (to prepare
+                   products and stock); every shopper is that user (its `sub`)
+  --token-command  a shell command that prints such a token (run once, at the start)
+  --users          concurrent users (default 100 for flash-sale, 64 for shop and orders)
+  --units          units in stock of each product (default 20 for flash-sale, 10000 otherwise)
+  --products       products prepared (default 100 for shop, 1000 for orders)
+  --run-time       seconds shop and orders run for (default 30)
+  --report-dir     where Goose's HTML and Markdown reports go (default target/load)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scenario {
+    Shop,
     FlashSale,
+    Orders,
+}
+
+impl Scenario {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Shop => "shop",
+            Self::FlashSale => "flash-sale",
+            Self::Orders => "orders",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -25,9 +46,53 @@ pub struct Args {
     pub scenario: Scenario,
     pub host: String,
     pub data_dir: PathBuf,
-    pub users: usize,
-    pub units: u64,
+    pub token: Option<String>,
+    pub token_command: Option<String>,
+    pub users: Option<usize>,
+    pub units: Option<u64>,
+    pub products: Option<usize>,
+    pub run_time: u64,
     pub report_dir: PathBuf,
+}
+
+impl Args {
+    /// The flags a scenario runs with when only `scenario` is given.
+    pub fn new(scenario: Scenario) -> Self {
+        Self {
+            scenario,
+            host: String::from("http://127.0.0.1:3000"),
+            data_dir: PathBuf::from(".stockroom"),
+            token: None,
+            token_command: None,
+            users: None,
+            units: None,
+            products: None,
+            run_time: 30,
+            report_dir: PathBuf::from("target/load"),
+        }
+    }
+
+    pub fn users(&self) -> usize {
+        self.users.unwrap_or(match self.scenario {
+            Scenario::FlashSale => 100,
+            Scenario::Shop | Scenario::Orders => 64,
+        })
+    }
+
+    pub fn units(&self) -> u64 {
+        self.units.unwrap_or(match self.scenario {
+            Scenario::FlashSale => 20,
+            Scenario::Shop | Scenario::Orders => 10_000,
+        })
+    }
+
+    pub fn products(&self) -> usize {
+        self.products.unwrap_or(match self.scenario {
+            Scenario::FlashSale => 1,
+            Scenario::Shop => 100,
+            Scenario::Orders => 1000,
+        })
+    }
 }
 
 pub fn parse() -> anyhow::Result<Args> {
@@ -36,14 +101,7 @@ pub fn parse() -> anyhow::Result<Args> {
 
 fn parse_from(raw: impl IntoIterator<Item = String>) -> anyhow::Result<Args> {
     let mut scenario = None;
-    let mut args = Args {
-        scenario: Scenario::FlashSale,
-        host: String::from("http://127.0.0.1:3000"),
-        data_dir: PathBuf::from(".stockroom"),
-        users: 100,
-        units: 20,
-        report_dir: PathBuf::from("target/load"),
-    };
+    let mut args = Args::new(Scenario::FlashSale);
     let mut raw = raw.into_iter();
     while let Some(flag) = raw.next() {
         if flag == "--help" || flag == "-h" {
@@ -57,21 +115,39 @@ fn parse_from(raw: impl IntoIterator<Item = String>) -> anyhow::Result<Args> {
         match flag.as_str() {
             "--scenario" => {
                 scenario = Some(match value()?.as_str() {
+                    "shop" => Scenario::Shop,
                     "flash-sale" => Scenario::FlashSale,
+                    "orders" => Scenario::Orders,
                     other => bail!("unknown scenario {other:?}\n\n{USAGE}"),
                 })
             }
             "--host" => args.host = value()?.trim_end_matches('/').to_owned(),
             "--data-dir" => args.data_dir = PathBuf::from(value()?),
-            "--users" => args.users = whole(&flag, &value()?)?,
-            "--units" => args.units = whole(&flag, &value()?)?,
+            "--token" => args.token = Some(value()?),
+            "--token-command" => args.token_command = Some(value()?),
+            "--users" => args.users = Some(whole(&flag, &value()?)?),
+            "--units" => args.units = Some(whole(&flag, &value()?)?),
+            "--products" => args.products = Some(whole(&flag, &value()?)?),
+            "--run-time" => args.run_time = whole(&flag, &value()?)?,
             "--report-dir" => args.report_dir = PathBuf::from(value()?),
             other => bail!("unknown option {other:?}\n\n{USAGE}"),
         }
     }
     args.scenario = scenario.with_context(|| format!("--scenario is required\n\n{USAGE}"))?;
-    if args.users == 0 {
+    if args.users == Some(0) {
         bail!("--users must be at least 1");
+    }
+    if args.products == Some(0) {
+        bail!("--products must be at least 1");
+    }
+    if args.scenario == Scenario::FlashSale && args.products.is_some() {
+        bail!("--products is for shop and orders: a flash sale is one product");
+    }
+    if args.run_time == 0 {
+        bail!("--run-time must be at least 1 second");
+    }
+    if args.token.is_some() && args.token_command.is_some() {
+        bail!("--token and --token-command: give one");
     }
     Ok(args)
 }
@@ -104,7 +180,7 @@ mod tests {
         ])
         .expect("args");
         assert_eq!(args.scenario, Scenario::FlashSale);
-        assert_eq!((args.users, args.units), (500, 100));
+        assert_eq!((args.users(), args.units(), args.products()), (500, 100, 1));
         assert_eq!(args.host, "http://x:1");
         let err = parse(&["--users", "5"]).expect_err("no scenario");
         assert!(
@@ -115,5 +191,55 @@ mod tests {
         assert!(err.to_string().contains("not a whole number"), "{err}");
         let err = parse(&["--scenario", "stampede"]).expect_err("unknown");
         assert!(err.to_string().contains("unknown scenario"), "{err}");
+    }
+
+    #[test]
+    fn shop_and_orders_take_their_own_defaults_and_flags() {
+        let shop = parse(&["--scenario", "shop"]).expect("shop");
+        assert_eq!(shop.scenario, Scenario::Shop);
+        assert_eq!(
+            (shop.users(), shop.units(), shop.products(), shop.run_time),
+            (64, 10_000, 100, 30)
+        );
+        assert_eq!(shop.data_dir, PathBuf::from(".stockroom"));
+        let orders = parse(&[
+            "--scenario",
+            "orders",
+            "--products",
+            "10000",
+            "--run-time",
+            "5",
+            "--token-command",
+            "echo t",
+            "--data-dir",
+            "/tmp/d",
+        ])
+        .expect("orders");
+        assert_eq!(orders.scenario, Scenario::Orders);
+        assert_eq!((orders.products(), orders.run_time), (10_000, 5));
+        assert_eq!(orders.token_command.as_deref(), Some("echo t"));
+        assert_eq!(orders.data_dir, PathBuf::from("/tmp/d"));
+        for (bad, says) in [
+            (
+                &["--scenario", "orders", "--products", "0"][..],
+                "at least 1",
+            ),
+            (
+                &["--scenario", "shop", "--run-time", "0"],
+                "at least 1 second",
+            ),
+            (
+                &["--scenario", "flash-sale", "--products", "5"],
+                "one product",
+            ),
+            (
+                &["--scenario", "shop", "--token", "a", "--token-command", "b"],
+                "give one",
+            ),
+            (&["--scenario", "shop", "--token"], "needs a value"),
+        ] {
+            let err = parse(bad).expect_err(says);
+            assert!(err.to_string().contains(says), "{bad:?}: {err}");
+        }
     }
 }

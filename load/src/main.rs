@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use stockroom_load::{args, flash_sale};
+use stockroom_load::args;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -13,9 +13,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let verdict = match args.scenario {
-        args::Scenario::FlashSale => flash_sale::run(&args).await,
-    };
+    let verdict = Box::pin(stockroom_load::run(&args)).await;
     match verdict {
         Ok(audit) => {
             println!("{audit}");
