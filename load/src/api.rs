@@ -180,8 +180,14 @@ impl Api {
         Ok((status, body))
     }
 
-    /// Creates product `id` with `units` available; fails unless both writes succeed.
-    pub async fn stocked_product(&self, id: &str, units: u64) -> anyhow::Result<()> {
+    /// Creates product `id` with `units` available (split over `shards` when given); fails
+    /// unless both writes succeed.
+    pub async fn stocked_product(
+        &self,
+        id: &str,
+        units: u64,
+        shards: Option<u32>,
+    ) -> anyhow::Result<()> {
         let product = json!({
             "id": id,
             "name": format!("Load test product {id}"),
@@ -200,28 +206,43 @@ impl Api {
         if status != 201 {
             bail!("POST /products for {id}: {status} {body}");
         }
-        self.set_available(id, units).await
+        self.set_stock(id, units, shards).await
     }
 
     /// [`Self::stocked_product`] for each of `ids`, [`IN_FLIGHT`] at a time.
-    pub async fn stocked_products(&self, ids: &[String], units: u64) -> anyhow::Result<()> {
+    pub async fn stocked_products(
+        &self,
+        ids: &[String],
+        units: u64,
+        shards: Option<u32>,
+    ) -> anyhow::Result<()> {
         let api = self.clone();
         concurrently(ids.to_vec(), IN_FLIGHT, move |id| {
             let api = api.clone();
-            async move { api.stocked_product(&id, units).await }
+            async move { api.stocked_product(&id, units, shards).await }
         })
         .await?;
         Ok(())
     }
 
-    /// Sets product `id`'s available units, as an administrator may at any time.
+    /// Sets product `id`'s available units, as an administrator may at any time (its level
+    /// keeps the shards it has).
     pub async fn set_available(&self, id: &str, units: u64) -> anyhow::Result<()> {
+        self.set_stock(id, units, None).await
+    }
+
+    /// Sets product `id`'s available units, split over `shards` when given.
+    pub async fn set_stock(&self, id: &str, units: u64, shards: Option<u32>) -> anyhow::Result<()> {
+        let mut level = json!({ "available": units });
+        if let Some(shards) = shards {
+            level["shards"] = json!(shards);
+        }
         let (status, body) = self
             .send(
                 reqwest::Method::PUT,
                 &format!("/stock/{id}"),
                 &self.admin,
-                Some(json!({ "available": units })),
+                Some(level),
             )
             .await?;
         if !(200..300).contains(&status) {

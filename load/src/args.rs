@@ -6,7 +6,8 @@ use anyhow::{Context as _, bail};
 
 pub const USAGE: &str = "usage: cargo load --scenario shop|flash-sale|orders [--host URL]
                   [--data-dir DIR | --token TOKEN | --token-command CMD]
-                  [--users N] [--units N] [--products N] [--run-time SECS] [--report-dir DIR]
+                  [--users N] [--units N] [--products N] [--shards N] [--run-time SECS]
+                  [--report-dir DIR] [--heat [--template FILE]]
 
   --scenario       shop: shoppers view products, fill carts, check out one cart in five,
                      read their orders (a warehouse user ships some, shoppers cancel some)
@@ -21,8 +22,15 @@ pub const USAGE: &str = "usage: cargo load --scenario shop|flash-sale|orders [--
   --users          concurrent users (default 100 for flash-sale, 64 for shop and orders)
   --units          units in stock of each product (default 20 for flash-sale, 10000 otherwise)
   --products       products prepared (default 100 for shop, 1000 for orders)
+  --shards         split each product's stock level into N shards (1-32), as
+                   PUT /stock/{id} {\"shards\": N} does for a hot product (default: not split)
   --run-time       seconds shop and orders run for (default 30)
-  --report-dir     where Goose's HTML and Markdown reports go (default target/load)";
+  --report-dir     where Goose's HTML and Markdown reports go (default target/load)
+  --heat           after the audit, price every write the attack made (read from --data-dir's
+                   change feed) as DynamoDB would with --template's keys and indexes, and
+                   print the hottest partitions and the orders/s they cap (docs/scaling.md);
+                   only against a `cargo dev` on this machine
+  --template       the template.yaml whose tables --heat applies (default template.yaml)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scenario {
@@ -53,6 +61,9 @@ pub struct Args {
     pub products: Option<usize>,
     pub run_time: u64,
     pub report_dir: PathBuf,
+    pub shards: Option<u32>,
+    pub heat: bool,
+    pub template: PathBuf,
 }
 
 impl Args {
@@ -69,6 +80,9 @@ impl Args {
             products: None,
             run_time: 30,
             report_dir: PathBuf::from("target/load"),
+            shards: None,
+            heat: false,
+            template: PathBuf::from("template.yaml"),
         }
     }
 
@@ -130,6 +144,9 @@ fn parse_from(raw: impl IntoIterator<Item = String>) -> anyhow::Result<Args> {
             "--products" => args.products = Some(whole(&flag, &value()?)?),
             "--run-time" => args.run_time = whole(&flag, &value()?)?,
             "--report-dir" => args.report_dir = PathBuf::from(value()?),
+            "--shards" => args.shards = Some(whole(&flag, &value()?)?),
+            "--heat" => args.heat = true,
+            "--template" => args.template = PathBuf::from(value()?),
             other => bail!("unknown option {other:?}\n\n{USAGE}"),
         }
     }
@@ -148,6 +165,12 @@ fn parse_from(raw: impl IntoIterator<Item = String>) -> anyhow::Result<Args> {
     }
     if args.token.is_some() && args.token_command.is_some() {
         bail!("--token and --token-command: give one");
+    }
+    if args.shards.is_some_and(|n| !(1..=32).contains(&n)) {
+        bail!("--shards must be a whole number from 1 to 32");
+    }
+    if args.heat && (args.token.is_some() || args.token_command.is_some()) {
+        bail!("--heat reads a `cargo dev` data directory's change feed: not with --token");
     }
     Ok(args)
 }
@@ -191,6 +214,34 @@ mod tests {
         assert!(err.to_string().contains("not a whole number"), "{err}");
         let err = parse(&["--scenario", "stampede"]).expect_err("unknown");
         assert!(err.to_string().contains("unknown scenario"), "{err}");
+    }
+
+    #[test]
+    fn shards_and_heat_are_read_and_their_limits_named() {
+        let args = parse(&[
+            "--scenario",
+            "flash-sale",
+            "--shards",
+            "16",
+            "--heat",
+            "--template",
+            "/tmp/before.yaml",
+        ])
+        .expect("args");
+        assert_eq!(args.shards, Some(16));
+        assert!(args.heat);
+        assert_eq!(args.template, PathBuf::from("/tmp/before.yaml"));
+        let defaults = parse(&["--scenario", "orders"]).expect("defaults");
+        assert_eq!(
+            (defaults.shards, defaults.heat, defaults.template),
+            (None, false, PathBuf::from("template.yaml"))
+        );
+        for bad in ["0", "33"] {
+            let err = parse(&["--scenario", "orders", "--shards", bad]).expect_err(bad);
+            assert!(err.to_string().contains("from 1 to 32"), "{err}");
+        }
+        let err = parse(&["--scenario", "shop", "--heat", "--token", "t"]).expect_err("remote");
+        assert!(err.to_string().contains("not with --token"), "{err}");
     }
 
     #[test]

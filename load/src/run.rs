@@ -96,12 +96,15 @@ impl Run {
             .collect();
         let units = args.units();
         let started = std::time::Instant::now();
-        api.stocked_products(&products, units).await?;
+        api.stocked_products(&products, units, args.shards).await?;
         println!(
-            "{}: {} product{} of {units} units under {prefix} at {}, prepared in {:.1} s",
+            "{}: {} product{} of {units} units{} under {prefix} at {}, prepared in {:.1} s",
             args.scenario.name(),
             products.len(),
             if products.len() == 1 { "" } else { "s" },
+            args.shards
+                .map(|n| format!(" in {n} shards"))
+                .unwrap_or_default(),
             args.host,
             started.elapsed().as_secs_f64()
         );
@@ -367,6 +370,11 @@ pub async fn scenario<T: Staged>(
     let (state, scenarios, length) = T::new(Run::start(args).await?, args)?;
     let state = Arc::new(state);
     T::stage().set(Some(Arc::clone(&state)))?;
+    // The heat model prices the writes from here on: the attack's, not the preparation's.
+    let heat_from = match args.heat {
+        true => Some(crate::heat::feed_position(&args.data_dir).await?),
+        false => None,
+    };
     let attacked = Box::pin(attack(args, scenarios, length)).await;
     T::stage().set(None)?;
     attacked?;
@@ -376,6 +384,13 @@ pub async fn scenario<T: Staged>(
     state.checks(&mut audit);
     audit_answers(run, &mut audit);
     audit_ledger(run, &mut audit).await?;
+    if let Some(after) = heat_from {
+        let heat = crate::heat::measure(&args.data_dir, after, &args.template).await?;
+        println!(
+            "\nPartition heat (template {}):\n\n{heat}",
+            args.template.display()
+        );
+    }
     Ok(audit)
 }
 
