@@ -18,6 +18,7 @@
 use anyhow::Context as _;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     ConditionCheck, Delete, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
@@ -353,6 +354,40 @@ impl StockWriter for DynamoInventory {
             .build()
             .context("failed to build a ConditionCheck")?;
         let now = timestamp::format(&now);
+        // An unsplit level set without splitting it (every level but a hot product's): the
+        // one transaction and the read back, as before levels could be split. The update holds
+        // only while the level is not split; when it is, the general path below reads it.
+        if shards.is_none_or(|s| s == Shards::ONE) {
+            let plan = SetPlan::new(&[], available, Some(Shards::ONE), None);
+            let update = self.set_shard(id, 0, available.get(), &plan, &now, true)?;
+            let result = self
+                .client
+                .transact_write_items()
+                .transact_items(
+                    TransactWriteItem::builder()
+                        .condition_check(in_catalog.clone())
+                        .build(),
+                )
+                .transact_items(update)
+                .send()
+                .await;
+            match result {
+                Ok(_) => {
+                    return Ok(self
+                        .level(id)
+                        .await?
+                        .context("a stock level just set cannot be read back")?);
+                }
+                Err(err) => match Cancelled::of(&err) {
+                    Some(Cancelled::ConditionFailed(failed)) if failed.contains(&0) => {
+                        return Err(StockError::UnknownProduct(id.clone()));
+                    }
+                    // The level is split (or another write held it): the general path.
+                    Some(_) => {}
+                    None => return Err(sdk(err, "failed to set a stock level").into()),
+                },
+            }
+        }
         for attempts in 1..=WRITE_ATTEMPTS {
             let existing = self.level_items(id).await?;
             let (counts, current) = match &existing {
@@ -372,7 +407,7 @@ impl StockWriter for DynamoInventory {
                     .build(),
             ];
             for &(k, available, _) in &plan.keep {
-                actions.push(self.set_shard(id, k, available, &plan, &now)?);
+                actions.push(self.set_shard(id, k, available, &plan, &now, false)?);
             }
             for &k in &plan.delete {
                 // Only while it still holds nothing reserved: an order may have reserved
@@ -481,6 +516,45 @@ impl StockWriter for DynamoInventory {
 
     #[tracing::instrument(skip_all, fields(store = "dynamodb", product_id = %id))]
     async fn delete_stock(&self, id: &ProductId) -> Result<StockLevel, StockError> {
+        // An unsplit level: one conditional delete, as before levels could be split. A failed
+        // condition returns the item: missing, still reserved, or split (the general path).
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(stock_pk(id)))
+            .key("sk", s(STOCK_SK))
+            .condition_expression(
+                "attribute_exists(pk) AND reserved = :zero \
+                 AND (attribute_not_exists(shard_items) OR shard_items = :one)",
+            )
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => return Ok(stored(output.attributes.unwrap_or_default())?.into_level()?),
+            Err(err) => {
+                let Some(DeleteItemError::ConditionalCheckFailedException(failed)) =
+                    err.as_service_error()
+                else {
+                    return Err(sdk(err, "failed to delete a stock level").into());
+                };
+                match self.head_after_failure(id, failed.item()).await? {
+                    None => return Err(StockError::NoStockLevel(id.clone())),
+                    Some(old) if old.items() == 1 => {
+                        return Err(StockError::StillReserved {
+                            product_id: id.clone(),
+                            reserved: old.reserved,
+                        });
+                    }
+                    // Split: every shard goes, in one transaction, below.
+                    Some(_) => {}
+                }
+            }
+        }
         for attempts in 1..=WRITE_ATTEMPTS {
             let Some((head, rest)) = self.level_items(id).await? else {
                 return Err(StockError::NoStockLevel(id.clone()));
@@ -530,7 +604,8 @@ impl StockWriter for DynamoInventory {
 
 impl DynamoInventory {
     /// The transaction action that sets shard `k` of product `id`'s level to `available` as
-    /// `plan` says, keeping what it holds reserved (0 for a new shard).
+    /// `plan` says, keeping what it holds reserved (0 for a new shard); `unsplit_only`: only
+    /// while the level is not split (no shard items besides this one).
     fn set_shard(
         &self,
         id: &ProductId,
@@ -538,6 +613,7 @@ impl DynamoInventory {
         available: u64,
         plan: &SetPlan,
         now: &str,
+        unsplit_only: bool,
     ) -> anyhow::Result<TransactWriteItem> {
         let mut set = String::from(
             "SET available = :a, updated_at = :now, id = :id, \
@@ -573,6 +649,11 @@ impl DynamoInventory {
                 set.push_str(" REMOVE ");
                 set.push_str(&remove.join(", "));
             }
+        }
+        if unsplit_only {
+            update = update
+                .condition_expression("attribute_not_exists(shard_items) OR shard_items = :one")
+                .expression_attribute_values(":one", n(1));
         }
         let update = update
             .update_expression(set)
