@@ -37,7 +37,7 @@ use crate::inventory::{SetPlan, StockError, StockQuery, StockReader, StockWriter
 use crate::items::BY_ENTITY_INDEX;
 use crate::catalog::items::{PRODUCT_SK, product_pk};
 use crate::inventory::items::{
-    STOCK_ENTITY, STOCK_SK, StockItem, shard_keys, shard_pk, split_items, stock_pk,
+    STOCK_ENTITY, STOCK_SK, StockItem, level_counts, shard_keys, shard_pk, split_items, stock_pk,
 };
 
 /// Stock levels in one DynamoDB table; setting one also checks the catalog table.
@@ -101,11 +101,7 @@ impl DynamoInventory {
             let Some((head, rest)) = self.level_items(id).await? else {
                 return Err(StockError::NoStockLevel(id.clone()));
             };
-            let counts = std::iter::once(&head)
-                .chain(&rest)
-                .map(StockItem::counts)
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let takes = plan_takes(&counts, mv, quantity, None)
+            let takes = plan_takes(&level_counts(&head, &rest)?, mv, quantity, None)
                 .map_err(|short| StockError::shortfall(id, quantity, short))?;
             let now = timestamp::format(&now);
             let actions = takes
@@ -390,17 +386,7 @@ impl StockWriter for DynamoInventory {
         }
         for attempts in 1..=WRITE_ATTEMPTS {
             let existing = self.level_items(id).await?;
-            let (counts, current) = match &existing {
-                Some((head, rest)) => (
-                    std::iter::once(head)
-                        .chain(rest)
-                        .map(StockItem::counts)
-                        .collect::<anyhow::Result<Vec<_>>>()?,
-                    Some(head.spread()),
-                ),
-                None => (Vec::new(), None),
-            };
-            let plan = SetPlan::new(&counts, available, shards, current);
+            let plan = SetPlan::of(existing.as_ref(), available, shards)?;
             let mut actions = vec![
                 TransactWriteItem::builder()
                     .condition_check(in_catalog.clone())

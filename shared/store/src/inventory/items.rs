@@ -150,6 +150,17 @@ impl StockItem {
     }
 }
 
+/// The counts of every shard of the level `(head, rest)`, as a plan reads them.
+///
+/// # Errors
+/// As [`StockItem::shard_number`].
+pub fn level_counts(head: &StockItem, rest: &[StockItem]) -> anyhow::Result<Vec<ShardCounts>> {
+    std::iter::once(head)
+        .chain(rest)
+        .map(StockItem::counts)
+        .collect()
+}
+
 /// A level's items as read together: shard 0 and the rest, or `None` when there is no shard 0
 /// (no level).
 pub fn split_items(mut items: Vec<StockItem>) -> Option<(StockItem, Vec<StockItem>)> {

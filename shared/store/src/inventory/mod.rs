@@ -197,6 +197,23 @@ impl SetPlan {
         }
     }
 
+    /// [`SetPlan::new`] for the level as read (`None`: it has none).
+    pub(crate) fn of(
+        existing: Option<&(items::StockItem, Vec<items::StockItem>)>,
+        available: Available,
+        shards: Option<Shards>,
+    ) -> anyhow::Result<Self> {
+        Ok(match existing {
+            Some((head, rest)) => Self::new(
+                &items::level_counts(head, rest)?,
+                available,
+                shards,
+                Some(head.spread()),
+            ),
+            None => Self::new(&[], available, shards, None),
+        })
+    }
+
     /// How many shard items the level has after the set.
     pub(crate) fn items(&self) -> u32 {
         u32::try_from(self.keep.len()).unwrap_or(u32::MAX)

@@ -15,7 +15,7 @@ use crate::sqlite::{SqliteStore, get_item, list_by_entity, write_item, write_tra
 use crate::inventory::{SetPlan, StockError, StockQuery, StockReader, StockWriter, page_of};
 use crate::catalog::items::{PRODUCT_SK, ProductItem, product_pk};
 use crate::inventory::items::{
-    STOCK_ENTITY, STOCK_SK, StockItem, shard_keys, split_items, stock_pk,
+    STOCK_ENTITY, STOCK_SK, StockItem, level_counts, shard_keys, split_items, stock_pk,
 };
 
 /// The inventory lists through the `by-entity` index every table has: nothing of its own.
@@ -63,11 +63,8 @@ pub(crate) fn move_level(
     first: Option<u32>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Result<Vec<ShardTake>, Shortfall>> {
+    let counts = level_counts(&head, &rest)?;
     let mut items: Vec<StockItem> = std::iter::once(head).chain(rest).collect();
-    let counts = items
-        .iter()
-        .map(StockItem::counts)
-        .collect::<anyhow::Result<Vec<_>>>()?;
     let takes = match plan_takes(&counts, mv, quantity, first) {
         Ok(takes) => takes,
         Err(short) => return Ok(Err(short)),
@@ -152,17 +149,7 @@ impl StockWriter for SqliteStore {
                 return Err(StockError::UnknownProduct(id));
             }
             let existing = level_items(&tx, &id)?;
-            let (counts, current) = match &existing {
-                Some((head, rest)) => (
-                    std::iter::once(head)
-                        .chain(rest)
-                        .map(StockItem::counts)
-                        .collect::<anyhow::Result<Vec<_>>>()?,
-                    Some(head.spread()),
-                ),
-                None => (Vec::new(), None),
-            };
-            let plan = SetPlan::new(&counts, available, shards, current);
+            let plan = SetPlan::of(existing.as_ref(), available, shards)?;
             let now = timestamp::format(&now);
             let mut written = Vec::with_capacity(plan.keep.len());
             for &(k, available, reserved) in &plan.keep {
