@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use http::StatusCode;
 use serde::Deserialize;
-use stockroom_domain::inventory::{Available, Quantity, Shards, StockMove};
+use stockroom_domain::inventory::{Available, MAX_SHARDS, Quantity, Shards, StockMove};
 use stockroom_domain::{FieldError, ProductId, timestamp};
 use stockroom_http::{
     Body, Caller, OperationError, QueryParams, Request, RequestError, Response, json_body,
@@ -23,8 +23,10 @@ fn product_id(req: &Request) -> Result<ProductId, RequestError> {
 #[serde(deny_unknown_fields)]
 struct SetStockInput {
     available: Option<i64>,
-    /// How many shards to split the level into; the shards it has when left out.
-    shards: Option<i64>,
+    /// How many shards to split the level into; the shards it has when left out (`null` is
+    /// refused: it is not a number).
+    #[serde(default, deserialize_with = "stockroom_http::sent")]
+    shards: Option<Option<i64>>,
 }
 
 /// The body of decrement, reserve and release.
@@ -91,7 +93,14 @@ pub async fn set_stock(
         .available
         .ok_or_else(|| FieldError::new("available", "is required"))
         .and_then(Available::new);
-    let shards = input.shards.map(Shards::new).transpose();
+    let shards = match input.shards {
+        None => Ok(None),
+        Some(Some(n)) => Shards::new(n).map(Some),
+        Some(None) => Err(FieldError::new(
+            "shards",
+            format!("must be a whole number from 1 to {MAX_SHARDS}"),
+        )),
+    };
     let (available, shards) = match (available, shards) {
         (Ok(available), Ok(shards)) => (available, shards),
         (available, shards) => {
