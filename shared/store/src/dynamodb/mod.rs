@@ -278,36 +278,49 @@ pub(crate) async fn batch_get(
 ) -> anyhow::Result<Vec<Item>> {
     let mut found = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(100) {
-        let mut pending = Some(
-            aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-                .set_keys(Some(chunk.to_vec()))
-                .consistent_read(consistent)
-                .build()
-                .context("failed to build BatchGetItem keys")?,
-        );
-        let mut attempts = 0;
-        while let Some(keys) = pending.take() {
-            attempts += 1;
-            if attempts > WRITE_ATTEMPTS {
-                anyhow::bail!("{what}: keys left unprocessed after {WRITE_ATTEMPTS} reads");
-            }
-            let output = client
-                .batch_get_item()
-                .request_items(table, keys)
-                .send()
-                .await
-                .map_err(|e| sdk(e, what))?;
-            found.extend(
-                output
-                    .responses
-                    .and_then(|mut r| r.remove(table))
-                    .unwrap_or_default(),
-            );
-            pending = output
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(table))
-                .filter(|k| !k.keys().is_empty());
+        let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+            .set_keys(Some(chunk.to_vec()))
+            .consistent_read(consistent)
+            .build()
+            .context("failed to build BatchGetItem keys")?;
+        let mut responses =
+            batch_get_tables(client, HashMap::from([(table.to_owned(), request)]), what).await?;
+        found.extend(responses.remove(table).unwrap_or_default());
+    }
+    Ok(found)
+}
+
+/// What one `BatchGetItem` of `requests` (up to 100 keys over any tables) finds, by table,
+/// asking again for the keys DynamoDB leaves unprocessed under load, at most
+/// [`WRITE_ATTEMPTS`] times in all.
+pub(crate) async fn batch_get_tables(
+    client: &Client,
+    requests: HashMap<String, aws_sdk_dynamodb::types::KeysAndAttributes>,
+    what: &'static str,
+) -> anyhow::Result<HashMap<String, Vec<Item>>> {
+    let mut found: HashMap<String, Vec<Item>> = HashMap::new();
+    let mut pending = requests;
+    let mut attempts = 0;
+    while !pending.is_empty() {
+        attempts += 1;
+        if attempts > WRITE_ATTEMPTS {
+            anyhow::bail!("{what}: keys left unprocessed after {WRITE_ATTEMPTS} reads");
         }
+        let output = client
+            .batch_get_item()
+            .set_request_items(Some(std::mem::take(&mut pending)))
+            .send()
+            .await
+            .map_err(|e| sdk(e, what))?;
+        for (table, items) in output.responses.unwrap_or_default() {
+            found.entry(table).or_default().extend(items);
+        }
+        pending = output
+            .unprocessed_keys
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, k)| !k.keys().is_empty())
+            .collect();
     }
     Ok(found)
 }

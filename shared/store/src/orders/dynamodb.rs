@@ -31,7 +31,9 @@ use stockroom_domain::{ProductId, timestamp};
 
 use crate::inventory::dynamodb::shard_update;
 use crate::inventory::{random_shard, recorded};
-use crate::dynamodb::{Cancelled, Item, WRITE_ATTEMPTS, cancellation_items, n, s, sdk, to_item};
+use crate::dynamodb::{
+    Cancelled, Item, WRITE_ATTEMPTS, batch_get_tables, cancellation_items, n, s, sdk, to_item,
+};
 use crate::dynamodb::{trace_name, trace_value};
 use crate::catalog::items::{PRODUCT_SK, product_pk};
 use crate::inventory::items::{STOCK_SK, StockItem, stock_pk};
@@ -201,7 +203,7 @@ impl DynamoOrders {
             .iter()
             .map(|id| key(stock_pk(id), STOCK_SK))
             .collect();
-        let mut pending = std::collections::HashMap::from([
+        let mut pending = HashMap::from([
             (
                 self.catalog_table.clone(),
                 KeysAndAttributes::builder()
@@ -226,48 +228,27 @@ impl DynamoOrders {
                     .context("failed to build BatchGetItem keys")?,
             );
         }
+        let mut responses =
+            batch_get_tables(&self.client, pending, "failed to read the ordered products").await?;
         let mut entries = BTreeMap::new();
+        for item in responses.remove(&self.catalog_table).unwrap_or_default() {
+            let (id, entry) = serde_dynamo::from_item::<_, CatalogEntryItem>(item)
+                .context("stored product has an unexpected shape")?
+                .into_entry()?;
+            entries.insert(id, entry);
+        }
         let mut spread = BTreeMap::new();
-        let mut attempts = 0;
-        while !pending.is_empty() {
-            attempts += 1;
-            if attempts > WRITE_ATTEMPTS {
-                anyhow::bail!(
-                    "the catalog left product keys unprocessed after {WRITE_ATTEMPTS} reads"
-                );
-            }
-            let output = self
-                .client
-                .batch_get_item()
-                .set_request_items(Some(std::mem::take(&mut pending)))
-                .send()
-                .await
-                .map_err(|e| sdk(e, "failed to read the ordered products"))?;
-            let mut responses = output.responses.unwrap_or_default();
-            for item in responses.remove(&self.catalog_table).unwrap_or_default() {
-                let (id, entry) = serde_dynamo::from_item::<_, CatalogEntryItem>(item)
-                    .context("stored product has an unexpected shape")?
-                    .into_entry()?;
-                entries.insert(id, entry);
-            }
-            for item in responses.remove(&self.inventory_table).unwrap_or_default() {
-                let level: LevelSpread = serde_dynamo::from_item(item)
-                    .context("stored stock level has an unexpected shape")?;
-                let spread_over = level.shards.unwrap_or(1).max(1);
-                spread.insert(
-                    ProductId::parse(&level.id)?,
-                    Shape {
-                        spread: spread_over,
-                        items: level.shard_items.unwrap_or(1).max(spread_over),
-                    },
-                );
-            }
-            pending = output
-                .unprocessed_keys
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|(_, k)| !k.keys().is_empty())
-                .collect();
+        for item in responses.remove(&self.inventory_table).unwrap_or_default() {
+            let level: LevelSpread = serde_dynamo::from_item(item)
+                .context("stored stock level has an unexpected shape")?;
+            let spread_over = level.shards.unwrap_or(1).max(1);
+            spread.insert(
+                ProductId::parse(&level.id)?,
+                Shape {
+                    spread: spread_over,
+                    items: level.shard_items.unwrap_or(1).max(spread_over),
+                },
+            );
         }
         Ok((entries, spread))
     }
