@@ -143,18 +143,8 @@ pub(crate) async fn read_level(
     id: &ProductId,
     known: Option<u32>,
 ) -> anyhow::Result<Vec<StockItem>> {
-    let keys = |range: std::ops::Range<u32>| -> Vec<Item> {
-        shard_keys(id, range)
-            .into_iter()
-            .map(|(pk, sk)| crate::orders::dynamodb::key(pk, sk))
-            .collect()
-    };
     let mut items = match known {
-        Some(n) => batch_get(client, table, keys(0..n.max(1)), true, "failed to read a stock level")
-            .await?
-            .into_iter()
-            .map(stored)
-            .collect::<anyhow::Result<Vec<_>>>()?,
+        Some(n) => read_shards(client, table, id, 0..n.max(1)).await?,
         None => {
             let output = client
                 .get_item()
@@ -174,11 +164,31 @@ pub(crate) async fn read_level(
         .find(|i| i.shard_number().ok() == Some(0))
         .map_or(0, StockItem::items);
     if want > read {
-        for item in batch_get(client, table, keys(read..want), true, "failed to read stock shards").await? {
-            items.push(stored(item)?);
-        }
+        items.extend(read_shards(client, table, id, read..want).await?);
     }
     Ok(items)
+}
+
+/// Shards `range` of product `id`'s level that exist, read consistently with one
+/// `BatchGetItem` (none for an empty range).
+async fn read_shards(
+    client: &Client,
+    table: &str,
+    id: &ProductId,
+    range: std::ops::Range<u32>,
+) -> anyhow::Result<Vec<StockItem>> {
+    if range.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys = shard_keys(id, range)
+        .into_iter()
+        .map(|(pk, sk)| crate::orders::dynamodb::key(pk, sk))
+        .collect();
+    batch_get(client, table, keys, true, "failed to read stock shards")
+        .await?
+        .into_iter()
+        .map(stored)
+        .collect()
 }
 
 /// The transaction action that applies `mv` of `quantity` to shard `shard` of product `id`'s
@@ -350,63 +360,40 @@ impl StockWriter for DynamoInventory {
             .build()
             .context("failed to build a ConditionCheck")?;
         let now = timestamp::format(&now);
-        // An unsplit level set without splitting it (every level but a hot product's): the
-        // one transaction and the read back, as before levels could be split. The update holds
-        // only while the level is not split; when it is, the general path below reads it.
-        if shards.is_none_or(|s| s == Shards::ONE) {
-            let plan = SetPlan::new(&[], available, Some(Shards::ONE), None);
-            let update = self.set_shard(id, 0, available.get(), &plan, &now, true)?;
-            let result = self
-                .client
-                .transact_write_items()
-                .transact_items(
-                    TransactWriteItem::builder()
-                        .condition_check(in_catalog.clone())
-                        .build(),
-                )
-                .transact_items(update)
-                .send()
-                .await;
-            match result {
-                Ok(_) => {
-                    return Ok(self
-                        .level(id)
-                        .await?
-                        .context("a stock level just set cannot be read back")?);
-                }
-                Err(err) => match Cancelled::of(&err) {
-                    Some(Cancelled::ConditionFailed(failed)) if failed.contains(&0) => {
-                        return Err(StockError::UnknownProduct(id.clone()));
-                    }
-                    // The level is split (or another write held it): the general path.
-                    Some(_) => {}
-                    None => return Err(sdk(err, "failed to set a stock level").into()),
-                },
-            }
-        }
-        for attempts in 1..=WRITE_ATTEMPTS {
-            let existing = self.level_items(id).await?;
-            let plan = SetPlan::of(existing.as_ref(), available, shards)?;
+        // Attempt 0, for a set that does not split (every level but a hot product's): the unsplit
+        // level's one update with no read first, as before levels could be split, holding only
+        // while the level is not split. A split level (or a conflict) goes on to the attempts
+        // that read the level and write every shard.
+        let unsplit_set = shards.is_none_or(|s| s == Shards::ONE);
+        let first = if unsplit_set { 0 } else { 1 };
+        for attempts in first..=WRITE_ATTEMPTS {
             let mut actions = vec![
                 TransactWriteItem::builder()
                     .condition_check(in_catalog.clone())
                     .build(),
             ];
-            for &(k, available, _) in &plan.keep {
-                actions.push(self.set_shard(id, k, available, &plan, &now, false)?);
-            }
-            for &k in &plan.delete {
-                // Only while it still holds nothing reserved: an order may have reserved
-                // there since the read.
-                let delete = Delete::builder()
-                    .table_name(&self.table)
-                    .key("pk", s(shard_pk(id, k)))
-                    .key("sk", s(STOCK_SK))
-                    .condition_expression("reserved = :zero")
-                    .expression_attribute_values(":zero", n(0))
-                    .build()
-                    .context("failed to build a shard Delete")?;
-                actions.push(TransactWriteItem::builder().delete(delete).build());
+            if attempts == 0 {
+                let plan = SetPlan::new(&[], available, Some(Shards::ONE), None);
+                actions.push(self.set_shard(id, 0, available.get(), &plan, &now, true)?);
+            } else {
+                let existing = self.level_items(id).await?;
+                let plan = SetPlan::of(existing.as_ref(), available, shards)?;
+                for &(k, available, _) in &plan.keep {
+                    actions.push(self.set_shard(id, k, available, &plan, &now, false)?);
+                }
+                for &k in &plan.delete {
+                    // Only while it still holds nothing reserved: an order may have reserved
+                    // there since the read.
+                    let delete = Delete::builder()
+                        .table_name(&self.table)
+                        .key("pk", s(shard_pk(id, k)))
+                        .key("sk", s(STOCK_SK))
+                        .condition_expression("reserved = :zero")
+                        .expression_attribute_values(":zero", n(0))
+                        .build()
+                        .context("failed to build a shard Delete")?;
+                    actions.push(TransactWriteItem::builder().delete(delete).build());
+                }
             }
             let result = self
                 .client
@@ -425,10 +412,11 @@ impl StockWriter for DynamoInventory {
                     Some(Cancelled::ConditionFailed(failed)) if failed.contains(&0) => {
                         return Err(StockError::UnknownProduct(id.clone()));
                     }
-                    // A set is idempotent: when another transaction held the level, or a shard
-                    // to delete was reserved in since the read, read again and try again.
+                    // A set is idempotent: when the level is split (attempt 0), another
+                    // transaction held it, or a shard to delete was reserved in since the read,
+                    // read again and try again.
                     Some(_) => {
-                        tracing::debug!(attempts, "stock level changed while set; retrying");
+                        tracing::debug!(attempts, "stock level split or changed while set; retrying");
                     }
                     None => return Err(sdk(err, "failed to set a stock level").into()),
                 },
@@ -465,14 +453,10 @@ impl StockWriter for DynamoInventory {
         match result {
             Ok(output) => {
                 let head = stored(output.attributes.unwrap_or_default())?;
-                if head.items() == 1 {
-                    return Ok(head.into_level()?);
-                }
-                // Shard 0 of a split level took it: the answer is the whole level.
-                Ok(self
-                    .level(id)
-                    .await?
-                    .context("a stock level just moved cannot be read back")?)
+                // Shard 0 of a split level took it: the answer is the whole level, shard 0 as
+                // the update returned it and the other shards read.
+                let rest = read_shards(&self.client, &self.table, id, 1..head.items()).await?;
+                Ok(StockItem::level(&head, &rest)?)
             }
             Err(err) => {
                 let Some(UpdateItemError::ConditionalCheckFailedException(failed)) =
