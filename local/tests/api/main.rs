@@ -17,6 +17,7 @@ mod e2e_orders;
 mod fixtures;
 mod fuzz_edge;
 mod logs;
+mod memory;
 mod moto_stream;
 mod stream_consumers;
 mod support;
