@@ -27,9 +27,17 @@ pub enum ErrorKind {
     /// A valid request for something there is nothing to do with (checking out an empty cart):
     /// the client must change what it asks about first.
     NothingToDo,
+    /// The store could not take the request right now (throttled, failing, too slow) even
+    /// after the SDK's retries: 503 with `Retry-After`, so the client knows to send it again.
+    Unavailable,
     /// Our fault. The response says nothing more; the log has the cause chain.
     Internal,
 }
+
+/// The seconds a 503's `Retry-After` asks a client to wait: long enough for DynamoDB to add
+/// capacity to a throttled partition or for a failed node to be replaced, short enough for a
+/// shopper who is waiting.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
 
 impl ErrorKind {
     pub fn status(self) -> StatusCode {
@@ -43,6 +51,7 @@ impl ErrorKind {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -60,6 +69,7 @@ impl ErrorKind {
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::Unprocessable => "unprocessable",
             Self::NothingToDo => "nothing-to-do",
+            Self::Unavailable => "unavailable",
             Self::Internal => "internal-error",
         }
     }
@@ -77,6 +87,7 @@ impl ErrorKind {
             Self::UnsupportedMediaType => "Unsupported content type",
             Self::Unprocessable => "Request cannot be processed",
             Self::NothingToDo => "Nothing to do",
+            Self::Unavailable => "Temporarily unavailable",
             Self::Internal => "Internal server error",
         }
     }
@@ -124,6 +135,16 @@ impl Problem {
         )
     }
 
+    /// The 503 a request gets when the store could not take it right now.
+    pub fn unavailable() -> Self {
+        Self::new(
+            ErrorKind::Unavailable,
+            "The shop's database is busy or did not answer in time. Send the same request \
+             again after Retry-After seconds; with the same Idempotency-Key an order is placed \
+             at most once.",
+        )
+    }
+
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
         self.errors = errors;
         self
@@ -138,14 +159,32 @@ impl Problem {
             http::header::CONTENT_TYPE,
             http::HeaderValue::from_static("application/problem+json"),
         );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from(RETRY_AFTER_SECONDS),
+            );
+        }
         response
     }
 }
 
 /// The response for `err`: its kind decides the status. Client errors carry the error's own
 /// message; server errors carry a fixed sentence, and their cause chain is logged.
+///
+/// A server error whose cause chain holds [`stockroom_store::Unavailable`] is a 503 with
+/// `Retry-After`: the store could not take the request right now, and sending it again is what
+/// the client should do.
 pub fn error_response<E: ApiError + ?Sized>(err: &E) -> Response<Body> {
     let kind = err.kind();
+    if kind == ErrorKind::Internal
+        && err
+            .source()
+            .is_some_and(stockroom_store::Unavailable::in_chain)
+    {
+        tracing::warn!(error.chain = %chain(err), "store unavailable: answered 503");
+        return Problem::unavailable().into_response();
+    }
     if kind == ErrorKind::Internal {
         tracing::error!(error.chain = %chain(err), "request failed");
         return Problem::internal().into_response();
@@ -180,6 +219,60 @@ mod tests {
         fn kind(&self) -> ErrorKind {
             ErrorKind::Internal
         }
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    enum StoreFailed {
+        #[error("failed to place an order")]
+        Unexpected(#[source] anyhow::Error),
+    }
+
+    impl ApiError for StoreFailed {
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::Internal
+        }
+    }
+
+    #[test]
+    fn a_store_that_is_unavailable_deep_in_the_chain_is_a_503_with_retry_after() {
+        // As the orders service nests it: its error, the port's error as anyhow, the adapter's
+        // context, the SDK's reason.
+        #[derive(Debug, thiserror::Error)]
+        enum PortError {
+            #[error(transparent)]
+            Unexpected(#[from] anyhow::Error),
+        }
+        let unavailable = anyhow::Error::new(stockroom_store::Unavailable {
+            reason: String::from(
+                "ThrottlingException: rate of requests exceeds the allowed throughput",
+            ),
+        })
+        .context("failed to place an order");
+        let err = StoreFailed::Unexpected(PortError::from(unavailable).into());
+        let response = error_response(&err);
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()["retry-after"], "1");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let Body::Text(body) = response.body() else {
+            panic!("expected a text body")
+        };
+        let problem: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            problem["type"],
+            "https://stockroom.dev/problems/unavailable"
+        );
+        assert_eq!(problem["status"], 503);
+        assert!(!body.contains("Throttling"), "{body}");
+
+        // Any other failure stays the opaque 500, without Retry-After.
+        let other =
+            StoreFailed::Unexpected(anyhow::anyhow!("stored order has an unexpected shape"));
+        let response = error_response(&other);
+        assert_eq!(response.status(), 500);
+        assert!(response.headers().get("retry-after").is_none());
     }
 
     #[test]

@@ -162,6 +162,23 @@ impl Store {
         }
     }
 
+    /// The same DynamoDB tables through another `client` (one pointed at the fault proxy);
+    /// `None` for the embedded store.
+    #[cfg(feature = "dynamodb")]
+    #[must_use]
+    pub fn with_client(&self, client: aws_sdk_dynamodb::Client) -> Option<Self> {
+        match &self.backend {
+            Backend::DynamoDb { tables, .. } => Some(Self {
+                backend: Backend::DynamoDb {
+                    client,
+                    tables: Arc::clone(tables),
+                },
+            }),
+            #[cfg(feature = "embedded")]
+            Backend::Embedded(_) => None,
+        }
+    }
+
     /// The embedded store `store`, holding every table.
     #[cfg(feature = "embedded")]
     pub fn embedded(store: crate::sqlite::SqliteStore) -> Self {

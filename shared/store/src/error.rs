@@ -23,3 +23,22 @@ impl<Id: std::fmt::Display> From<rusqlite::Error> for WriteError<Id> {
         Self::Unexpected(err.into())
     }
 }
+
+/// The store could not take a request right now: DynamoDB throttled it, failed inside, or did
+/// not answer in time, and the SDK's own retries did not get through either. Carried inside an
+/// `Unexpected` error's cause chain; the API answers it as 503 with `Retry-After` (the client
+/// may send the same request again: every write that can be retried is idempotent, or keyed by
+/// its `Idempotency-Key`), never as a 500. What was applied before is whole: a transaction or
+/// single-item write is all or nothing.
+#[derive(Debug, thiserror::Error)]
+#[error("the store is unavailable right now: {reason}")]
+pub struct Unavailable {
+    pub reason: String,
+}
+
+impl Unavailable {
+    /// Whether `err`, or anything in its cause chain, is [`Unavailable`].
+    pub fn in_chain(err: &(dyn std::error::Error + 'static)) -> bool {
+        std::iter::successors(Some(err), |e| e.source()).any(|e| e.is::<Self>())
+    }
+}

@@ -41,6 +41,6 @@ macro_rules! services {
 
 // The services, one name each: a new service is its folder and one name here.
 services!(catalog, inventory, orders, carts, notifications);
-pub use error::WriteError;
+pub use error::{Unavailable, WriteError};
 #[cfg(feature = "testing")]
 pub mod testing;

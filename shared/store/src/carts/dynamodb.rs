@@ -53,7 +53,26 @@ fn found(err: &SdkError<UpdateItemError, impl std::fmt::Debug>) -> Option<Item> 
     }
 }
 
+/// Whether the cart `item` carries the add `write` as its last: that add was applied.
+fn written_by(item: &Item, write: &str) -> bool {
+    matches!(item.get("last_write"), Some(AttributeValue::S(w)) if w == write)
+}
+
 impl DynamoCarts {
+    /// `owner`'s cart item as stored, read consistently.
+    async fn raw(&self, owner: &CustomerId, id: &CartId) -> anyhow::Result<Option<Item>> {
+        let output = self
+            .client()
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(cart_pk(owner, id), CART_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk(e, "failed to get a cart"))?;
+        Ok(output.item)
+    }
+
     pub fn new(orders: DynamoOrders, table: impl Into<String>) -> Self {
         Self {
             orders,
@@ -178,6 +197,10 @@ impl CartWriter for DynamoCarts {
         )?;
         let details: AttributeValue = serde_dynamo::to_attribute_value(LineDetails::new(&line))
             .context("failed to map a cart line to DynamoDB attributes")?;
+        // This add's id, written with it: the condition refuses the add where the cart already
+        // carries it, so a resend of an add that was applied (its answer lost, then retried
+        // by the SDK, or a late copy of a timed-out attempt) adds nothing and is recognised.
+        let write = ulid::Ulid::new().to_string();
         for attempts in 1..=WRITE_ATTEMPTS {
             let update = self
                 .client()
@@ -187,7 +210,7 @@ impl CartWriter for DynamoCarts {
                 .update_expression(
                     "ADD #q :q, products :products, version :one \
                      SET #l = :line, entity = :entity, #owner = :owner, id = :id, \
-                     currency = :currency, \
+                     currency = :currency, last_write = :write, \
                      updated_at = :updated, expires_at = :expires",
                 )
                 // The cart's limits, as `Cart::check_add` states them: a live cart (an expired
@@ -197,8 +220,10 @@ impl CartWriter for DynamoCarts {
                      AND (attribute_not_exists(#q) OR #q <= :room) \
                      AND (attribute_not_exists(products) OR contains(products, :product) \
                           OR size(products) < :max_lines) \
-                     AND (attribute_not_exists(products) OR currency = :currency)",
+                     AND (attribute_not_exists(products) OR currency = :currency) \
+                     AND (attribute_not_exists(last_write) OR last_write <> :write)",
                 )
+                .expression_attribute_values(":write", s(write.as_str()))
                 .expression_attribute_names("#q", quantity_attr(&add.product_id))
                 .expression_attribute_names("#l", line_attr(&add.product_id))
                 .expression_attribute_values(":q", n(quantity))
@@ -223,8 +248,16 @@ impl CartWriter for DynamoCarts {
             };
             match err.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
+                    let returned = match found(&err) {
+                        Some(item) => Some(item),
+                        None => self.raw(&add.owner, &add.cart_id).await?,
+                    };
+                    if let Some(item) = returned.as_ref().filter(|item| written_by(item, &write)) {
+                        tracing::warn!(attempts, "an earlier attempt of this add was applied: its answer was lost");
+                        return Ok(decode(item.clone())?);
+                    }
                     match self
-                        .found_or_read(&add.owner, &add.cart_id, found(&err))
+                        .found_or_read(&add.owner, &add.cart_id, returned)
                         .await?
                     {
                         Some(cart) if !cart.is_live(add.now) => {

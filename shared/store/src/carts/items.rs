@@ -97,6 +97,11 @@ pub struct CartItem {
     /// When the cart expires (epoch seconds): DynamoDB's TTL deletes it some time after; both
     /// stores treat it as gone from then on.
     pub expires_at: i64,
+    /// The id of the last add to the cart, which the DynamoDB adapter writes with it, so that
+    /// an add whose answer was lost and that the SDK sent again is recognised rather than
+    /// added twice. Absent in carts the embedded store writes (it has no lost answers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_write: Option<String>,
     /// `q_<product>` and `l_<product>` of every line.
     #[serde(flatten)]
     pub lines: BTreeMap<String, LineAttribute>,
@@ -130,6 +135,7 @@ impl CartItem {
             currency: cart.currency().map(|c| c.as_str().to_owned()),
             updated_at: timestamp::format(&cart.updated_at),
             expires_at: cart.expires_at().timestamp(),
+            last_write: None,
             lines,
         }
     }

@@ -18,13 +18,15 @@ use aws_sdk_dynamodb::config::interceptors::{
     FinalizerInterceptorContextRef,
 };
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata};
 use aws_smithy_types::config_bag::{Storable, StoreReplace};
 use serde::Serialize;
+
+use crate::Unavailable;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
@@ -153,12 +155,56 @@ pub fn client_from_env() -> anyhow::Result<Client> {
     stockroom_telemetry::init::phase("store config");
     let shared = crate::aws::sdk_config("DYNAMODB")?;
     stockroom_telemetry::init::phase("sdk config");
-    let config = aws_sdk_dynamodb::config::Builder::from(&shared)
-        .interceptor(CallLog)
-        .build();
-    let client = Client::from_conf(config);
+    let client = Client::from_conf(config_builder(&shared).build());
     stockroom_telemetry::init::phase("dynamodb client");
     Ok(client)
+}
+
+/// A client configured as [`client_from_env`]'s, but for `endpoint`: the fault proxy's.
+///
+/// # Errors
+/// When the region or the credentials are not in the environment.
+pub fn client_at(endpoint: &str) -> anyhow::Result<Client> {
+    let shared = crate::aws::sdk_config("DYNAMODB")?;
+    Ok(Client::from_conf(
+        config_builder(&shared).endpoint_url(endpoint).build(),
+    ))
+}
+
+/// Every client's configuration: the call log, [`retry_config`] and [`timeout_config`].
+fn config_builder(shared: &aws_types::SdkConfig) -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::config::Builder::from(shared)
+        .interceptor(CallLog)
+        .retry_config(retry_config())
+        .timeout_config(timeout_config())
+}
+
+/// How the DynamoDB client retries: the SDK's standard mode (throttles, 5xx, timeouts and
+/// broken connections are retried; its client-side quota stops retrying when most calls fail,
+/// rather than tripling the load on a struggling table), three attempts, with backoff from
+/// 50 ms (full jitter, doubling, at most 1 s) instead of the SDK's general 1 s start: a
+/// DynamoDB call takes milliseconds, and a request that waits seconds behind a retry is no
+/// better than a 503 the client can retry. A placement's own loop ([`WRITE_ATTEMPTS`]) handles
+/// transaction conflicts on top of this. docs/faults.md has the reasoning and the figures.
+pub fn retry_config() -> aws_sdk_dynamodb::config::retry::RetryConfig {
+    aws_sdk_dynamodb::config::retry::RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(std::time::Duration::from_millis(50))
+        .with_max_backoff(std::time::Duration::from_secs(1))
+}
+
+/// How long the DynamoDB client waits: 1 s to connect, 2 s for one attempt (DynamoDB answers
+/// in milliseconds; a transaction's p99 is tens), 5 s for a call with its retries. A handler
+/// makes at most a few calls in a row and its function's timeout is 10 s, so a stuck call ends
+/// as a 503 the client can act on, not as a Lambda timeout (a 503 without a problem body) or a
+/// hang. An attempt cut off by its timeout may still have been applied: every write recognises
+/// its own earlier attempt (docs/faults.md).
+pub fn timeout_config() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
+    aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(1))
+        .operation_attempt_timeout(std::time::Duration::from_secs(2))
+        .operation_timeout(std::time::Duration::from_secs(5))
+        .build()
 }
 
 pub(crate) fn to_item(value: &impl Serialize) -> anyhow::Result<Item> {
@@ -189,15 +235,63 @@ pub(crate) fn trace_value() -> AttributeValue {
     s(crate::items::trace_context())
 }
 
-/// An `SdkError` with the whole context DynamoDB gave, which its `Display` leaves out.
-pub(crate) fn sdk<
-    E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
->(
-    err: SdkError<E, R>,
+/// An `SdkError` with the whole context DynamoDB gave, which its `Display` leaves out. When it
+/// says DynamoDB could not take the request right now (see [`unavailable`]), the chain carries
+/// [`Unavailable`], which the API answers as 503 with `Retry-After`.
+pub(crate) fn sdk<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
+    err: SdkError<E, HttpResponse>,
     what: &'static str,
 ) -> anyhow::Error {
-    anyhow::anyhow!("{}", DisplayErrorContext(&err)).context(what)
+    let reason = DisplayErrorContext(&err).to_string();
+    if unavailable(&err) {
+        anyhow::Error::new(Unavailable { reason }).context(what)
+    } else {
+        anyhow::anyhow!("{reason}").context(what)
+    }
+}
+
+/// Service error codes that say DynamoDB could not take a request right now, not that the
+/// request was wrong: throttling of a partition, a table or the account, and its own failures.
+const UNAVAILABLE_CODES: &[&str] = &[
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+];
+
+/// The cancellation reasons that mean the same inside a transaction.
+const UNAVAILABLE_REASONS: &[&str] = &["ThrottlingError", "ProvisionedThroughputExceeded"];
+
+/// Whether `err` (what is left after the SDK's retries) means DynamoDB could not take the
+/// request right now: no answer in time, a connection that failed or broke before the answer,
+/// a throttle, a 5xx, or a transaction cancelled for throttling. Trying again later may work.
+pub(crate) fn unavailable<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    err: &SdkError<E, HttpResponse>,
+) -> bool {
+    match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(context) => {
+            let code = context.err().code().unwrap_or_default();
+            let cancelled_for_throttling = (context.err() as &dyn std::any::Any)
+                .downcast_ref::<TransactWriteItemsError>()
+                .and_then(|e| match e {
+                    TransactWriteItemsError::TransactionCanceledException(e) => Some(e),
+                    _ => None,
+                })
+                .is_some_and(|e| {
+                    e.cancellation_reasons()
+                        .iter()
+                        .any(|r| r.code().is_some_and(|c| UNAVAILABLE_REASONS.contains(&c)))
+                });
+            UNAVAILABLE_CODES.contains(&code)
+                || context.raw().status().is_server_error()
+                || cancelled_for_throttling
+        }
+        _ => false,
+    }
 }
 
 /// Why DynamoDB cancelled a transaction, read from its cancellation reasons (one per item, in
@@ -304,7 +398,11 @@ pub(crate) async fn batch_get_tables(
     while !pending.is_empty() {
         attempts += 1;
         if attempts > WRITE_ATTEMPTS {
-            anyhow::bail!("{what}: keys left unprocessed after {WRITE_ATTEMPTS} reads");
+            // DynamoDB leaves keys unprocessed when it throttles the read.
+            return Err(anyhow::Error::new(Unavailable {
+                reason: format!("keys left unprocessed after {WRITE_ATTEMPTS} reads"),
+            })
+            .context(what));
         }
         let output = client
             .batch_get_item()

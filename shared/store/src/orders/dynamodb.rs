@@ -406,6 +406,9 @@ impl DynamoOrders {
                 .table_name(&self.table)
                 .set_item(Some(to_item(&OrderItem::new(placed))?))
                 .condition_expression("attribute_not_exists(pk)")
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .build()
                 .context("failed to build the order Put")?;
             actions.push(TransactWriteItem::builder().put(put_order).build());
@@ -432,10 +435,14 @@ impl DynamoOrders {
                 tracing::warn!(items = actions.len(), "a placement needs more items than a transaction holds");
                 return Err(OrderError::Contended);
             }
+            // The token makes the SDK's own retries of this attempt idempotent in DynamoDB (a
+            // resend within 10 minutes of an applied transaction is answered as a success and
+            // applies nothing); each attempt of this loop is a new transaction with its own.
             let result = self
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(actions))
+                .client_request_token(format!("{}-{attempts}", placed.id))
                 .send()
                 .await;
             let err = match result {
@@ -445,6 +452,20 @@ impl DynamoOrders {
             match Cancelled::of(&err) {
                 Some(Cancelled::ConditionFailed(failed)) => {
                     let returned = cancellation_items(&err);
+                    // The order is there already: only this request makes its id, so an
+                    // earlier attempt of it was applied and its answer lost (a dropped
+                    // connection or a timeout, then a retry that DynamoDB did not recognise as
+                    // a resend). It is placed, with its stock moved once.
+                    if failed.contains(&lines)
+                        && self.is_own(placed, returned.get(lines).cloned().flatten()).await?
+                    {
+                        tracing::warn!(
+                            order_id = %placed.id,
+                            attempts,
+                            "an earlier attempt placed this order: its answer was lost"
+                        );
+                        return Ok(Placement::Placed);
+                    }
                     if let Some((at, record)) = record_at
                         && failed.contains(&at)
                     {
@@ -502,6 +523,25 @@ impl DynamoOrders {
             }
         }
         Err(OrderError::Contended)
+    }
+
+    /// Whether the order item a placement's failed `Put` found (`returned`, or read when the
+    /// server did not return it) is `placed` itself, written by an earlier attempt of the same
+    /// placement: the same id, customer and time.
+    async fn is_own(&self, placed: &Order, returned: Option<Item>) -> Result<bool, OrderError> {
+        let found: Option<OrderItem> = match returned {
+            Some(item) => Some(
+                serde_dynamo::from_item(item).context("stored order has an unexpected shape")?,
+            ),
+            None => self.order_item(&placed.id).await?,
+        };
+        let Some(found) = found else {
+            return Ok(false);
+        };
+        let found = found.into_order()?;
+        Ok(found.id == placed.id
+            && found.customer_id == placed.customer_id
+            && found.created_at == placed.created_at)
     }
 
     /// The transaction actions that apply `mv` to every line of `order`, one per shard a line
@@ -621,6 +661,14 @@ impl OrderWriter for DynamoOrders {
                 .await?
                 .ok_or_else(|| OrderError::NotFound(id.clone()))?
                 .into_order()?;
+            // An earlier attempt of this change was applied and its answer lost (the SDK's
+            // retry, or this loop's after a failed condition, found the order changed): the
+            // order is in the status asked for, changed at this request's time. Done, with the
+            // stock moved once.
+            if attempts > 1 && order.status == to && order.updated_at == now {
+                tracing::warn!(order_id = %id, attempts, "an earlier attempt changed this order: its answer was lost");
+                return Ok(order);
+            }
             let (next, mv) = status_change(&order, to, now)?;
             for (&line, takes) in &planned {
                 if let Some(line) = order.items.get_mut(line) {
