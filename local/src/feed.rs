@@ -335,7 +335,9 @@ pub fn start(
         .clone();
     let consumers = Consumers {
         store: store.notifications()?,
-        notifier: Arc::new(stockroom_notifications::notifier::LogNotifier),
+        notifier: Arc::new(stockroom_notifications::breaker::Breaker::new(Arc::new(
+            stockroom_notifications::notifier::LogNotifier,
+        ))),
         low_stock_threshold: stockroom_notifications::threshold_from_env()?,
     };
     let tasks = spawn(sqlite, Arc::new(consumers), mappings.clone());

@@ -16,6 +16,7 @@
 //!
 //! Locally the dev server runs the same consumers over the embedded store's change feed.
 
+pub mod breaker;
 pub mod consumers;
 mod handlers;
 pub mod notifier;

@@ -130,7 +130,8 @@ impl Notifier for SnsNotifier {
     }
 }
 
-/// The notifier the environment describes: SNS when [`TOPIC_VAR`] is set, else the log.
+/// The notifier the environment describes: SNS when [`TOPIC_VAR`] is set, else the log;
+/// either behind a circuit breaker ([`crate::breaker`]).
 ///
 /// # Errors
 /// When the topic is set but this build has no SNS notifier.
@@ -142,16 +143,17 @@ pub async fn from_env() -> anyhow::Result<Arc<dyn Notifier>> {
         #[cfg(feature = "sns")]
         Some(topic) => {
             let shared = stockroom_store::aws::sdk_config("SNS")?;
-            Ok(Arc::new(SnsNotifier::new(
-                aws_sdk_sns::Client::new(&shared),
-                topic,
-            )))
+            Ok(Arc::new(crate::breaker::Breaker::new(Arc::new(
+                SnsNotifier::new(aws_sdk_sns::Client::new(&shared), topic),
+            ))))
         }
         #[cfg(not(feature = "sns"))]
         Some(_) => anyhow::bail!(
             "{TOPIC_VAR} is set, but this build has no SNS notifier: unset it to log \
              notifications, or build with the `sns` feature (the default)"
         ),
-        None => Ok(Arc::new(LogNotifier)),
+        None => Ok(Arc::new(crate::breaker::Breaker::new(Arc::new(
+            LogNotifier,
+        )))),
     }
 }

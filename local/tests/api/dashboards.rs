@@ -5,8 +5,9 @@
 //! asking for fewer dimensions reads a metric nobody writes) and only its labels in Prometheus.
 //! And they show what docs/architecture.md (Observability) promises: the API's 5xx and latency,
 //! the functions' errors, throttles and duration, the tables' throttles, orders, low stock,
-//! notifications by kind, the dead-letter queue, with an alarm on each of 5xx, p99 latency,
-//! throttles, the dead-letter queue and low stock.
+//! notifications by kind, the dead-letter queue, the notifier's circuit breaker, with an alarm
+//! on each of 5xx, p99 latency, throttles, the dead-letter queue, low stock and a circuit that
+//! stays open.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -123,6 +124,10 @@ fn assert_cloudwatch_figures(what: &str, refs: &[MetricRef]) {
             (
                 "dead-letter queue depth",
                 aws("AWS/SQS", &["ApproximateNumberOfMessagesVisible"]),
+            ),
+            (
+                "notifier circuit breaker state",
+                ours("circuit_breaker_state"),
             ),
         ],
     );
@@ -598,7 +603,7 @@ fn the_template_dashboard_shows_the_figures_and_every_function_table_and_alarm()
 }
 
 #[test]
-fn alarms_watch_5xx_p99_latency_throttles_the_dead_letter_queue_and_low_stock_and_notify() {
+fn alarms_watch_5xx_p99_latency_throttles_the_dead_letter_queue_low_stock_and_the_breaker() {
     let template = template();
     for (id, alarm) in resources(&template, "AWS::CloudWatch::Alarm") {
         let actions = alarm["Properties"]["AlarmActions"].as_sequence();
@@ -633,6 +638,16 @@ fn alarms_watch_5xx_p99_latency_throttles_the_dead_letter_queue_and_low_stock_an
             (
                 "low stock",
                 reads(&refs, NAMESPACE, &["low_stock_alerts_total"], None),
+            ),
+            (
+                // Stays open: its lowest state in the period is open or half-open.
+                "notifier circuit breaker stays open",
+                reads(
+                    &refs,
+                    NAMESPACE,
+                    &["circuit_breaker_state"],
+                    Some("Minimum"),
+                ),
             ),
         ],
     );

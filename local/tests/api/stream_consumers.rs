@@ -143,6 +143,67 @@ async fn a_batch_failing_in_the_middle_reports_that_record_and_its_replay_finish
     assert_eq!(notifier.attempts(), expected.len() + 1);
 }
 
+#[tokio::test(start_paused = true)]
+async fn across_an_sns_outage_the_breaker_stops_calling_it_and_each_notification_goes_once() {
+    use stockroom_notifications::breaker::{Breaker, State};
+    let (store, orders) = shop().await;
+    // SNS fails its first 8 sends, then recovers: an outage, as the notifier sees it.
+    let sns = Arc::new(RecordingNotifier::failing(&[1, 2, 3, 4, 5, 6, 7, 8]));
+    let breaker = Arc::new(Breaker::with(
+        sns.clone(),
+        3,
+        std::time::Duration::from_secs(30),
+    ));
+    let consumers = Consumers {
+        store: store.notifications().unwrap(),
+        notifier: breaker.clone(),
+        low_stock_threshold: 10,
+    };
+    let [event] = batches(&store, stockroom_store::orders::TABLE, 1000)
+        .await
+        .try_into()
+        .unwrap();
+
+    // Lambda, as it treats a stream: the batch again from the first failed record, at once,
+    // until it goes through.
+    let mut pending = event.clone();
+    let mut invocations = 0;
+    let mut states = Vec::new();
+    let started = tokio::time::Instant::now();
+    loop {
+        invocations += 1;
+        let response = StreamConsumer::OnOrderChange
+            .handle(&consumers, &pending)
+            .await;
+        states.push(breaker.state());
+        let Some(failure) = response.batch_item_failures.first() else {
+            break;
+        };
+        let failed = failure.item_identifier.clone().unwrap();
+        let position = pending
+            .records
+            .iter()
+            .position(|r| r.change.sequence_number.as_deref() == Some(failed.as_str()))
+            .unwrap();
+        pending.records.drain(..position);
+        assert!(invocations < 50, "never got through: {states:?}");
+    }
+
+    // Three failures opened it; each later invocation waited out the cool-down and sent one
+    // probe, so SNS saw 8 failed sends in 8 invocations, not a storm of retries.
+    assert_eq!(states[..3], [State::Closed, State::Closed, State::Open]);
+    assert_eq!(*states.last().unwrap(), State::Closed);
+    assert_eq!(invocations, 9, "{states:?}");
+    assert_eq!(
+        started.elapsed(),
+        std::time::Duration::from_secs(30 * 6),
+        "invocations 4 to 9 each waited one cool-down for their probe"
+    );
+    let expected = shop_notifications(&orders);
+    assert_sent_once(&store, &sns, &expected).await;
+    assert_eq!(sns.attempts(), expected.len() + 8);
+}
+
 #[tokio::test]
 async fn an_undecodable_record_is_reported_without_a_panic_and_the_records_before_it_are_handled() {
     let (store, orders) = shop().await;
