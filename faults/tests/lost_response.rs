@@ -18,7 +18,7 @@ use stockroom_store::Store;
 use stockroom_store::carts::AddToCart;
 use stockroom_store::orders::OrderQuery;
 use stockroom_store::testing::build::id;
-use stockroom_store::testing::{DynamoDbShop, stocked};
+use stockroom_store::testing::{DynamoDbShop, place_request, stocked};
 
 /// A shop in fresh moto tables, `products` stocked, and a store that reaches them through a
 /// fault proxy with `plan`.
@@ -55,28 +55,6 @@ async fn orders_of(store: &Store, customer: &str) -> Vec<stockroom_domain::order
         .await
         .unwrap()
         .items
-}
-
-fn place_request(
-    customer: &str,
-    lines: &[(&str, i64)],
-    key: Option<&str>,
-) -> stockroom_store::orders::PlaceOrder {
-    use stockroom_domain::orders::{IdempotencyKey, OrderId, OrderRequest, RawLine};
-    let lines: Vec<RawLine> = lines
-        .iter()
-        .map(|(sku, quantity)| RawLine {
-            product_id: Some((*sku).to_owned()),
-            quantity: Some(*quantity),
-        })
-        .collect();
-    let now = timestamp::now();
-    stockroom_store::orders::PlaceOrder {
-        id: OrderId::at(now),
-        request: OrderRequest::parse(Some(customer), Some(&lines)).unwrap(),
-        key: key.map(|k| IdempotencyKey::parse(k).unwrap()),
-        now,
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -327,16 +327,15 @@ pub async fn stocked(store: &crate::Store, products: &[(&str, i64)]) {
     }
 }
 
-/// Places `customer`'s order of `(sku, quantity)` lines in `store` now, under `key` if given.
+/// The placement of `customer`'s order of `(sku, quantity)` lines now, under `key` if given.
 ///
 /// # Panics
-/// When the order is invalid or cannot be placed: a test helper.
-pub async fn place(
-    store: &crate::Store,
+/// When the order is invalid: a test helper.
+pub fn place_request(
     customer: &str,
     lines: &[(&str, i64)],
     key: Option<&str>,
-) -> stockroom_domain::orders::Order {
+) -> crate::orders::PlaceOrder {
     use stockroom_domain::orders::{IdempotencyKey, OrderId, OrderRequest, RawLine};
     let lines: Vec<RawLine> = lines
         .iter()
@@ -347,15 +346,28 @@ pub async fn place(
         .collect();
     let request = OrderRequest::parse(Some(customer), Some(&lines)).expect("a valid order");
     let now = stockroom_domain::timestamp::now();
+    crate::orders::PlaceOrder {
+        id: OrderId::at(now),
+        request,
+        key: key.map(|k| IdempotencyKey::parse(k).expect("a valid key")),
+        now,
+    }
+}
+
+/// Places `customer`'s order of `(sku, quantity)` lines in `store` now, under `key` if given.
+///
+/// # Panics
+/// When the order is invalid or cannot be placed: a test helper.
+pub async fn place(
+    store: &crate::Store,
+    customer: &str,
+    lines: &[(&str, i64)],
+    key: Option<&str>,
+) -> stockroom_domain::orders::Order {
     store
         .orders()
         .expect("the orders port")
-        .place_order(&crate::orders::PlaceOrder {
-            id: OrderId::at(now),
-            request,
-            key: key.map(|k| IdempotencyKey::parse(k).expect("a valid key")),
-            now,
-        })
+        .place_order(&place_request(customer, lines, key))
         .await
         .expect("the order is placed")
         .order
