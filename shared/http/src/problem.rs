@@ -177,15 +177,14 @@ impl Problem {
 /// the client should do.
 pub fn error_response<E: ApiError + ?Sized>(err: &E) -> Response<Body> {
     let kind = err.kind();
-    if kind == ErrorKind::Internal
-        && err
+    if kind == ErrorKind::Internal {
+        if err
             .source()
             .is_some_and(stockroom_store::Unavailable::in_chain)
-    {
-        tracing::warn!(error.chain = %chain(err), "store unavailable: answered 503");
-        return Problem::unavailable().into_response();
-    }
-    if kind == ErrorKind::Internal {
+        {
+            tracing::warn!(error.chain = %chain(err), "store unavailable: answered 503");
+            return Problem::unavailable().into_response();
+        }
         tracing::error!(error.chain = %chain(err), "request failed");
         return Problem::internal().into_response();
     }

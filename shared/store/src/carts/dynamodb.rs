@@ -39,10 +39,12 @@ pub struct DynamoCarts {
     table: String,
 }
 
+fn decode_item(item: Item) -> anyhow::Result<CartItem> {
+    serde_dynamo::from_item(item).context("stored cart has an unexpected shape")
+}
+
 fn decode(item: Item) -> anyhow::Result<Cart> {
-    serde_dynamo::from_item::<_, CartItem>(item)
-        .context("stored cart has an unexpected shape")?
-        .into_cart()
+    decode_item(item)?.into_cart()
 }
 
 /// The cart a failed condition found, if it returned one.
@@ -53,26 +55,7 @@ fn found(err: &SdkError<UpdateItemError, impl std::fmt::Debug>) -> Option<Item> 
     }
 }
 
-/// Whether the cart `item` carries the add `write` as its last: that add was applied.
-fn written_by(item: &Item, write: &str) -> bool {
-    matches!(item.get("last_write"), Some(AttributeValue::S(w)) if w == write)
-}
-
 impl DynamoCarts {
-    /// `owner`'s cart item as stored, read consistently.
-    async fn raw(&self, owner: &CustomerId, id: &CartId) -> anyhow::Result<Option<Item>> {
-        let output = self
-            .client()
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(cart_pk(owner, id), CART_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk(e, "failed to get a cart"))?;
-        Ok(output.item)
-    }
-
     pub fn new(orders: DynamoOrders, table: impl Into<String>) -> Self {
         Self {
             orders,
@@ -84,18 +67,41 @@ impl DynamoCarts {
         &self.orders.client
     }
 
-    /// `owner`'s cart as stored, live or not, read consistently.
-    async fn stored(&self, owner: &CustomerId, id: &CartId) -> anyhow::Result<Option<Cart>> {
-        let item: Option<CartItem> = self
-            .orders
+    /// `owner`'s cart item as stored, live or not, read consistently.
+    async fn stored_item(
+        &self,
+        owner: &CustomerId,
+        id: &CartId,
+    ) -> anyhow::Result<Option<CartItem>> {
+        self.orders
             .get(
                 &self.table,
                 cart_pk(owner, id),
                 CART_SK,
                 "failed to get a cart",
             )
-            .await?;
-        item.map(CartItem::into_cart).transpose()
+            .await
+    }
+
+    /// `owner`'s cart as stored, live or not, read consistently.
+    async fn stored(&self, owner: &CustomerId, id: &CartId) -> anyhow::Result<Option<Cart>> {
+        self.stored_item(owner, id)
+            .await?
+            .map(CartItem::into_cart)
+            .transpose()
+    }
+
+    /// The cart item a failed condition found: the item it returned, else a consistent read.
+    async fn found_item_or_read(
+        &self,
+        owner: &CustomerId,
+        id: &CartId,
+        returned: Option<Item>,
+    ) -> anyhow::Result<Option<CartItem>> {
+        match returned {
+            Some(item) => decode_item(item).map(Some),
+            None => self.stored_item(owner, id).await,
+        }
     }
 
     /// The cart a failed condition found: the item it returned, else a consistent read.
@@ -105,10 +111,10 @@ impl DynamoCarts {
         id: &CartId,
         returned: Option<Item>,
     ) -> anyhow::Result<Option<Cart>> {
-        match returned {
-            Some(item) => decode(item).map(Some),
-            None => self.stored(owner, id).await,
-        }
+        self.found_item_or_read(owner, id, returned)
+            .await?
+            .map(CartItem::into_cart)
+            .transpose()
     }
 
     /// Deletes the expired cart `id` (conditional on it still being expired), so that the
@@ -248,18 +254,18 @@ impl CartWriter for DynamoCarts {
             };
             match err.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
-                    let returned = match found(&err) {
-                        Some(item) => Some(item),
-                        None => self.raw(&add.owner, &add.cart_id).await?,
-                    };
-                    if let Some(item) = returned.as_ref().filter(|item| written_by(item, &write)) {
-                        tracing::warn!(attempts, "an earlier attempt of this add was applied: its answer was lost");
-                        return Ok(decode(item.clone())?);
-                    }
-                    match self
-                        .found_or_read(&add.owner, &add.cart_id, returned)
-                        .await?
-                    {
+                    let current = self
+                        .found_item_or_read(&add.owner, &add.cart_id, found(&err))
+                        .await?;
+                    let applied = current
+                        .as_ref()
+                        .is_some_and(|item| item.last_write.as_deref() == Some(write.as_str()));
+                    match current.map(CartItem::into_cart).transpose()? {
+                        // This add, applied: the cart as it left it.
+                        Some(cart) if applied => {
+                            tracing::warn!(attempts, "an earlier attempt of this add was applied: its answer was lost");
+                            return Ok(cart);
+                        }
                         Some(cart) if !cart.is_live(add.now) => {
                             self.delete_expired(&add.owner, &add.cart_id, add.now)
                                 .await?;
