@@ -180,6 +180,24 @@ impl Counts {
         self.injected.values().sum()
     }
 
+    /// What was counted after `earlier` (an earlier snapshot of the same proxy).
+    #[must_use]
+    pub fn since(&self, earlier: &Self) -> Self {
+        let minus = |later: u64, before: Option<&u64>| later - before.copied().unwrap_or(0);
+        Self {
+            requests: self
+                .requests
+                .iter()
+                .map(|(op, n)| (op.clone(), minus(*n, earlier.requests.get(op))))
+                .collect(),
+            injected: self
+                .injected
+                .iter()
+                .map(|(key, n)| (key.clone(), minus(*n, earlier.injected.get(key))))
+                .collect(),
+        }
+    }
+
     /// Faults injected of `fault`, over every operation.
     pub fn of(&self, fault: Fault) -> u64 {
         self.injected
@@ -193,23 +211,13 @@ impl Counts {
 #[derive(Debug, Default)]
 struct State {
     plan: Plan,
-    /// The generator's state (splitmix64).
-    rng: u64,
+    rng: crate::rng::Rng,
     /// Requests per operation since the plan was set (for the script).
     seen: BTreeMap<String, u64>,
     counts: Counts,
 }
 
 impl State {
-    fn next_unit(&mut self) -> f64 {
-        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
-    }
-
     fn decide(&mut self, operation: &str) -> Option<Fault> {
         *self
             .counts
@@ -230,7 +238,7 @@ impl State {
         let fault = match scripted {
             Some(fault) => Some(fault),
             None if self.plan.operations.iter().any(|op| op == operation) => {
-                let draw = self.next_unit();
+                let draw = self.rng.unit();
                 let mut acc = 0.0;
                 let mut picked = None;
                 for (fault, rate) in &self.plan.rates {
@@ -287,7 +295,7 @@ impl FaultProxy {
             .context("failed to bind the fault proxy")?;
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State {
-            rng: plan.seed,
+            rng: crate::rng::Rng::new(plan.seed),
             plan,
             ..State::default()
         }));
@@ -323,7 +331,7 @@ impl FaultProxy {
     /// Replaces the plan (and restarts the script's counting and the generator from its seed).
     pub fn set_plan(&self, plan: Plan) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.rng = plan.seed;
+        state.rng = crate::rng::Rng::new(plan.seed);
         state.plan = plan;
         state.seen.clear();
     }
@@ -620,7 +628,7 @@ mod tests {
     fn a_seed_gives_the_same_faults_and_the_rate_is_about_what_was_asked() {
         let draws = |seed| {
             let mut state = State {
-                rng: seed,
+                rng: crate::rng::Rng::new(seed),
                 plan: Plan::rate(0.2, seed),
                 ..State::default()
             };

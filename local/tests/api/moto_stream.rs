@@ -9,113 +9,14 @@ use std::sync::Arc;
 
 use crate::support::assert_shop_sent_once;
 use aws_lambda_events::event::dynamodb::Event;
-use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use serde_json::{Value, json};
 use stockroom_domain::orders::OrderId;
 use stockroom_local::feed::record_shape;
 use stockroom_notifications::notifier::RecordingNotifier;
 use stockroom_notifications::{Consumers, StreamConsumer};
 use stockroom_store::Store;
+use stockroom_store::testing::streams::records;
 use stockroom_store::testing::{DynamoDbShop, workspace};
-
-fn streams_client() -> aws_sdk_dynamodbstreams::Client {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap();
-    assert!(
-        endpoint.starts_with("http://127.0.0.1:"),
-        "a local server only: {endpoint}"
-    );
-    let shared = stockroom_store::aws::sdk_config("DYNAMODBSTREAMS").unwrap();
-    aws_sdk_dynamodbstreams::Client::from_conf(
-        aws_sdk_dynamodbstreams::config::Builder::from(&shared)
-            .endpoint_url(endpoint)
-            .build(),
-    )
-}
-
-/// The record as Lambda delivers it: DynamoDB Streams' record JSON plus `eventSourceARN`.
-fn lambda_json(record: &Record, stream_arn: &str) -> Value {
-    let change = record.dynamodb().unwrap();
-    let image = |i: Option<
-        &std::collections::HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>,
-    >| {
-        i.map(|i| serde_json::to_value(serde_dynamo::Item::from(i.clone())).unwrap())
-    };
-    let mut dynamodb = json!({
-        "ApproximateCreationDateTime": change.approximate_creation_date_time().map(|t| t.secs()),
-        "Keys": image(change.keys()),
-        "SequenceNumber": change.sequence_number(),
-        "SizeBytes": change.size_bytes(),
-        "StreamViewType": change.stream_view_type().map(|v| v.as_str()),
-    });
-    for (key, value) in [
-        ("NewImage", image(change.new_image())),
-        ("OldImage", image(change.old_image())),
-    ] {
-        if let Some(value) = value {
-            dynamodb[key] = value;
-        }
-    }
-    json!({
-        "eventID": record.event_id(),
-        "eventName": record.event_name().map(|n| n.as_str()),
-        "eventVersion": record.event_version(),
-        "eventSource": record.event_source(),
-        "awsRegion": record.aws_region(),
-        "dynamodb": dynamodb,
-        "eventSourceARN": stream_arn,
-    })
-}
-
-/// Every record in `table`'s stream, as Lambda would deliver them.
-async fn stream_records(table_name: &str) -> Vec<Value> {
-    let dynamodb = stockroom_store::dynamodb::client_from_env()
-        .expect("moto's region and credentials in the environment");
-    let streams = streams_client();
-    let arn = dynamodb
-        .describe_table()
-        .table_name(table_name)
-        .send()
-        .await
-        .unwrap()
-        .table
-        .unwrap()
-        .latest_stream_arn
-        .expect("the table has the stream template.yaml gives it");
-    let description = streams
-        .describe_stream()
-        .stream_arn(&arn)
-        .send()
-        .await
-        .unwrap()
-        .stream_description
-        .unwrap();
-    let mut records = Vec::new();
-    for shard in description.shards() {
-        let mut iterator = streams
-            .get_shard_iterator()
-            .stream_arn(&arn)
-            .shard_id(shard.shard_id().unwrap())
-            .shard_iterator_type(ShardIteratorType::TrimHorizon)
-            .send()
-            .await
-            .unwrap()
-            .shard_iterator;
-        while let Some(it) = iterator {
-            let output = streams
-                .get_records()
-                .shard_iterator(it)
-                .send()
-                .await
-                .unwrap();
-            if output.records().is_empty() {
-                break;
-            }
-            records.extend(output.records().iter().map(|r| lambda_json(r, &arn)));
-            iterator = output.next_shard_iterator;
-        }
-    }
-    records
-}
 
 fn event(records: &[Value]) -> Event {
     serde_json::from_value(json!({"Records": records}))
@@ -134,8 +35,8 @@ async fn the_consumers_notify_once_from_the_records_dynamodb_streams_really_deli
     let store = shop_tables.store.clone();
     let orders = shop(&store).await;
 
-    let order_records = stream_records(shop_tables.name(stockroom_store::orders::TABLE)).await;
-    let stock_records = stream_records(shop_tables.name(stockroom_store::inventory::TABLE)).await;
+    let order_records = records(shop_tables.name(stockroom_store::orders::TABLE)).await;
+    let stock_records = records(shop_tables.name(stockroom_store::inventory::TABLE)).await;
     // 2 orders + 2 key records inserted, 2 status changes; 2 levels set, then moved 4 times.
     // (moto also streams a keys-only INSERT before the INSERT of an item a transaction's Update
     // creates, which DynamoDB does not; the consumers skip an image with nothing but its keys.)
@@ -172,7 +73,7 @@ async fn the_events_samples_have_the_shape_of_dynamodbs_own_records() {
         ("on_order_change.json", stockroom_store::orders::TABLE),
         ("on_stock_change.json", stockroom_store::inventory::TABLE),
     ] {
-        let real = stream_records(shop_tables.name(table)).await;
+        let real = records(shop_tables.name(table)).await;
         let text = std::fs::read_to_string(workspace().join("events").join(sample)).unwrap();
         let sample_event: Value = serde_json::from_str(&text).unwrap();
         for local in sample_event["Records"].as_array().unwrap() {

@@ -381,6 +381,123 @@ pub fn temp_store_path() -> std::path::PathBuf {
 }
 
 /// Builders for domain values, so tests say only what matters to them.
+/// A table's DynamoDB stream in the local server, read as Lambda's event source mapping reads
+/// it (DescribeStream, GetShardIterator from the trim horizon, GetRecords): for tests that hand
+/// the real records to the stream consumers.
+pub mod streams {
+    use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
+    use serde_json::{Value, json};
+    use std::collections::HashMap;
+
+    /// A DynamoDB Streams client for the local server of `AWS_ENDPOINT_URL_DYNAMODB`.
+    ///
+    /// # Panics
+    /// When no local server is configured: a test helper.
+    pub fn client() -> aws_sdk_dynamodbstreams::Client {
+        let endpoint = super::local_endpoint();
+        let shared = crate::aws::sdk_config("DYNAMODBSTREAMS")
+            .expect("the local server's region and credentials in the environment");
+        aws_sdk_dynamodbstreams::Client::from_conf(
+            aws_sdk_dynamodbstreams::config::Builder::from(&shared)
+                .endpoint_url(endpoint)
+                .build(),
+        )
+    }
+
+    /// The record as Lambda delivers it: DynamoDB Streams' record JSON plus `eventSourceARN`.
+    ///
+    /// # Panics
+    /// When the record has no `dynamodb` change or an image does not serialise: never for a
+    /// record a stream returned.
+    pub fn lambda_json(record: &Record, stream_arn: &str) -> Value {
+        let change = record.dynamodb().expect("a stream record has its change");
+        let image = |i: Option<&HashMap<String, AttributeValue>>| {
+            i.map(|i| {
+                serde_json::to_value(serde_dynamo::Item::from(i.clone()))
+                    .expect("an image serialises")
+            })
+        };
+        let mut dynamodb = json!({
+            "ApproximateCreationDateTime": change.approximate_creation_date_time().map(|t| t.secs()),
+            "Keys": image(change.keys()),
+            "SequenceNumber": change.sequence_number(),
+            "SizeBytes": change.size_bytes(),
+            "StreamViewType": change.stream_view_type().map(|v| v.as_str()),
+        });
+        for (key, value) in [
+            ("NewImage", image(change.new_image())),
+            ("OldImage", image(change.old_image())),
+        ] {
+            if let Some(value) = value {
+                dynamodb[key] = value;
+            }
+        }
+        json!({
+            "eventID": record.event_id(),
+            "eventName": record.event_name().map(|n| n.as_str()),
+            "eventVersion": record.event_version(),
+            "eventSource": record.event_source(),
+            "awsRegion": record.aws_region(),
+            "dynamodb": dynamodb,
+            "eventSourceARN": stream_arn,
+        })
+    }
+
+    /// Every record in `table_name`'s stream so far, shard by shard, as Lambda would deliver
+    /// them.
+    ///
+    /// # Panics
+    /// When the table has no stream or a call fails: a test helper.
+    pub async fn records(table_name: &str) -> Vec<Value> {
+        let dynamodb = crate::dynamodb::client_from_env()
+            .expect("the local server's region and credentials in the environment");
+        let streams = client();
+        let arn = dynamodb
+            .describe_table()
+            .table_name(table_name)
+            .send()
+            .await
+            .expect("the table is described")
+            .table
+            .and_then(|t| t.latest_stream_arn)
+            .expect("the table has the stream template.yaml gives it");
+        let description = streams
+            .describe_stream()
+            .stream_arn(&arn)
+            .send()
+            .await
+            .expect("the stream is described")
+            .stream_description
+            .expect("a stream description");
+        let mut records = Vec::new();
+        for shard in description.shards() {
+            let mut iterator = streams
+                .get_shard_iterator()
+                .stream_arn(&arn)
+                .shard_id(shard.shard_id().unwrap_or_default())
+                .shard_iterator_type(ShardIteratorType::TrimHorizon)
+                .send()
+                .await
+                .expect("a shard iterator")
+                .shard_iterator;
+            while let Some(it) = iterator {
+                let output = streams
+                    .get_records()
+                    .shard_iterator(it)
+                    .send()
+                    .await
+                    .expect("the shard's records");
+                if output.records().is_empty() {
+                    break;
+                }
+                records.extend(output.records().iter().map(|r| lambda_json(r, &arn)));
+                iterator = output.next_shard_iterator;
+            }
+        }
+        records
+    }
+}
+
 pub mod build {
     use stockroom_domain::catalog::{Category, Product, ProductDetails, ProductName};
     use stockroom_domain::{Currency, Price, ProductId};
