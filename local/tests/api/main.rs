@@ -2,7 +2,7 @@
 //! handlers on the `events/` samples, the dev server end to end over HTTP, access rules,
 //! stream consumers over the change feed and over moto's streams, telemetry and logs, the
 //! dashboards against the metrics the code emits, template.yaml against the registry, and the
-//! edge under generated input.
+//! edge under generated input, the process killed mid-burst.
 
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
 
@@ -16,6 +16,7 @@ mod e2e_notifications;
 mod e2e_orders;
 mod fixtures;
 mod fuzz_edge;
+mod kill;
 mod logs;
 mod memory;
 mod moto_stream;
