@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use stockroom_domain::carts::CartId;
 use stockroom_domain::notifications::Delivery;
 use stockroom_domain::orders::{CustomerId, Order, OrderStatus};
-use stockroom_domain::page::{Cursor, Limit};
+use stockroom_domain::page::Limit;
 use stockroom_store::Store;
 use stockroom_store::notifications::NotificationQuery;
 use stockroom_store::orders::OrderQuery;
+use stockroom_store::testing::all_pages;
 
 use crate::feed::{DEDUPLICATION_WINDOW, Published};
 use crate::shop::Ledger;
@@ -59,22 +60,17 @@ fn lines(order: &Order) -> BTreeMap<String, u64> {
 /// Every order of `customer`, page by page.
 async fn orders_of(store: &Store, customer: &str) -> anyhow::Result<Vec<Order>> {
     let orders = store.orders()?;
-    let mut all = Vec::new();
-    let mut after = None;
-    loop {
-        let page = orders
-            .list_orders(&OrderQuery {
-                customer_id: CustomerId::parse(customer)?,
-                limit: Limit::parse("100")?,
-                after,
-            })
-            .await?;
-        all.extend(page.items);
-        match page.next_cursor {
-            Some(cursor) => after = Cursor::param(&cursor)?,
-            None => return Ok(all),
-        }
-    }
+    let customer_id = CustomerId::parse(customer)?;
+    all_pages(|after| {
+        let query = OrderQuery {
+            customer_id: customer_id.clone(),
+            limit: Limit::parse("100").expect("100 is a valid limit"),
+            after,
+        };
+        let orders = orders.clone();
+        async move { orders.list_orders(&query).await }
+    })
+    .await
 }
 
 /// Audits `store` (read without faults) against the shoppers' `ledger`, the `initial` stock of
@@ -250,20 +246,18 @@ pub async fn audit(
 /// Every recorded notification: id -> delivery status.
 async fn notifications(store: &Store) -> anyhow::Result<BTreeMap<String, Delivery>> {
     let reader = store.notifications()?;
-    let mut all = BTreeMap::new();
-    let mut after = None;
-    loop {
-        let page = reader
-            .list_notifications(&NotificationQuery {
-                limit: Limit::parse("100")?,
-                after,
-                ..NotificationQuery::default()
-            })
-            .await?;
-        all.extend(page.items.into_iter().map(|n| (n.id.to_string(), n.status)));
-        match page.next_cursor {
-            Some(cursor) => after = Cursor::param(&cursor)?,
-            None => return Ok(all),
-        }
-    }
+    let all = all_pages(|after| {
+        let query = NotificationQuery {
+            limit: Limit::parse("100").expect("100 is a valid limit"),
+            after,
+            ..NotificationQuery::default()
+        };
+        let reader = reader.clone();
+        async move { reader.list_notifications(&query).await }
+    })
+    .await?;
+    Ok(all
+        .into_iter()
+        .map(|n| (n.id.to_string(), n.status))
+        .collect())
 }

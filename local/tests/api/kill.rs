@@ -23,13 +23,14 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use stockroom_domain::notifications::Delivery;
 use stockroom_domain::orders::{CustomerId, OrderStatus};
-use stockroom_domain::page::{Cursor, Limit};
+use stockroom_domain::page::Limit;
 use stockroom_local::auth::SigningKeyPair;
 use stockroom_notifications::StreamConsumer;
 use stockroom_store::Store;
 use stockroom_store::notifications::NotificationQuery;
 use stockroom_store::orders::OrderQuery;
 use stockroom_store::sqlite::SqliteStore;
+use stockroom_store::testing::all_pages;
 
 use crate::support::{free_port, token, wait_for_port};
 
@@ -130,48 +131,40 @@ fn sent(log: &Path) -> BTreeMap<String, usize> {
 
 /// Every notification recorded in `store`: id -> delivery.
 async fn recorded(store: &Store) -> BTreeMap<String, Delivery> {
-    let mut all = BTreeMap::new();
-    let mut after = None;
-    loop {
-        let page = store
-            .notifications()
-            .unwrap()
-            .list_notifications(&NotificationQuery {
-                limit: Limit::parse("100").unwrap(),
-                after,
-                ..NotificationQuery::default()
-            })
-            .await
-            .unwrap();
-        all.extend(page.items.into_iter().map(|n| (n.id.to_string(), n.status)));
-        match page.next_cursor {
-            Some(cursor) => after = Cursor::param(&cursor).unwrap(),
-            None => return all,
-        }
-    }
+    let reader = store.notifications().unwrap();
+    let all = all_pages(|after| {
+        let query = NotificationQuery {
+            limit: Limit::parse("100").unwrap(),
+            after,
+            ..NotificationQuery::default()
+        };
+        let reader = reader.clone();
+        async move { reader.list_notifications(&query).await }
+    })
+    .await
+    .unwrap();
+    all.into_iter()
+        .map(|n| (n.id.to_string(), n.status))
+        .collect()
 }
 
 /// Every order of `customer` in `store`: id -> status.
 async fn orders_of(store: &Store, customer: &str) -> BTreeMap<String, OrderStatus> {
-    let mut all = BTreeMap::new();
-    let mut after = None;
-    loop {
-        let page = store
-            .orders()
-            .unwrap()
-            .list_orders(&OrderQuery {
-                customer_id: CustomerId::parse(customer).unwrap(),
-                limit: Limit::parse("100").unwrap(),
-                after,
-            })
-            .await
-            .unwrap();
-        all.extend(page.items.into_iter().map(|o| (o.id.to_string(), o.status)));
-        match page.next_cursor {
-            Some(cursor) => after = Cursor::param(&cursor).unwrap(),
-            None => return all,
-        }
-    }
+    let orders = store.orders().unwrap();
+    let all = all_pages(|after| {
+        let query = OrderQuery {
+            customer_id: CustomerId::parse(customer).unwrap(),
+            limit: Limit::parse("100").unwrap(),
+            after,
+        };
+        let orders = orders.clone();
+        async move { orders.list_orders(&query).await }
+    })
+    .await
+    .unwrap();
+    all.into_iter()
+        .map(|o| (o.id.to_string(), o.status))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -373,6 +373,29 @@ pub async fn place(
         .order
 }
 
+/// Every item of a paged list: `page(after)` fetches the page after a cursor key (`None`: the
+/// first page), followed until a page has no `next_cursor`.
+///
+/// # Errors
+/// When a page fails, or a cursor does not decode.
+pub async fn all_pages<T, K, F, Fut>(mut page: F) -> anyhow::Result<Vec<T>>
+where
+    K: stockroom_domain::page::CursorKey,
+    F: FnMut(Option<K>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<stockroom_domain::page::Page<T>>>,
+{
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = page(after).await?;
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(cursor) => after = stockroom_domain::page::Cursor::param(&cursor)?,
+            None => return Ok(all),
+        }
+    }
+}
+
 /// A path for a new embedded store file in a new temporary directory.
 pub fn temp_store_path() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("stockroom-test-{}", ulid::Ulid::new()));
