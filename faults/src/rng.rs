@@ -1,5 +1,6 @@
-//! A small seeded generator (splitmix64): the same seed gives the same faults and the same
-//! shoppers, so a failing run can be repeated.
+//! A small seeded generator (splitmix64): the same seed gives the same shoppers' choices and the
+//! same sequence of fault draws. Which request meets which draw still depends on how concurrent
+//! requests interleave, so two runs with one seed inject about, not exactly, the same faults.
 
 #[derive(Debug, Default, Clone)]
 pub struct Rng(u64);
