@@ -28,6 +28,7 @@ pub mod heat;
 pub mod orders;
 pub mod run;
 pub mod shop;
+pub mod smoke;
 
 use crate::api::Api;
 use crate::args::{Args, Scenario};
