@@ -190,3 +190,45 @@ async fn a_status_change_and_a_cart_add_whose_answers_are_lost_apply_once() {
     assert_eq!(stored.lines[0].quantity, 2, "added once, as stored");
     assert_eq!(proxy.counts().of(Fault::Lost), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_copy_of_a_cart_add_adds_nothing_after_another_products_add() {
+    // The first add's first attempt is held past the SDK's attempt timeout; the SDK's second
+    // attempt applies it and answers. The shopper adds another product at once. Then the held
+    // copy of the first add reaches the table: it must not add the first product again.
+    let plan = Plan::none().script("UpdateItem", 1, Fault::Slow);
+    let (store, faulty, proxy) = shop(&[("cup", 9), ("saucer", 9)], plan).await;
+    let owner = CustomerId::parse("cust-late").unwrap();
+    let cart_id = CartId::parse("cart-late").unwrap();
+    let add = |product: &str, quantity: i64| AddToCart {
+        owner: owner.clone(),
+        cart_id: cart_id.clone(),
+        product_id: id(product),
+        quantity: Quantity::new(quantity).unwrap(),
+        now: timestamp::now(),
+    };
+    let carts = faulty.carts().unwrap();
+    let first = carts.add_to_cart(&add("cup", 2)).await.unwrap();
+    assert_eq!(first.lines[0].quantity, 2);
+    carts.add_to_cart(&add("saucer", 1)).await.unwrap();
+    // The held copy is forwarded 2.5 s after it arrived; wait until it has been.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(proxy.counts().of(Fault::Slow), 1);
+    let stored = store
+        .carts()
+        .unwrap()
+        .get_cart(&owner, &cart_id, timestamp::now())
+        .await
+        .unwrap()
+        .unwrap();
+    let quantities: Vec<(String, u64)> = stored
+        .lines
+        .iter()
+        .map(|l| (l.product_id.to_string(), l.quantity))
+        .collect();
+    assert_eq!(
+        quantities,
+        [("cup".to_owned(), 2), ("saucer".to_owned(), 1)],
+        "each add applied once"
+    );
+}

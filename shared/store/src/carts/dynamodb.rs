@@ -28,7 +28,7 @@ use crate::carts::{
     AddToCart, CartError, CartReader, CartWriter, CheckoutCart, CheckoutDone, CheckoutError,
 };
 use crate::carts::items::{
-    CART_ENTITY, CART_SK, CartItem, LineDetails, cart_pk, line_attr, quantity_attr,
+    CART_ENTITY, CART_SK, CartItem, LineDetails, cart_pk, line_attr, quantity_attr, write_attr,
 };
 
 /// Carts in one DynamoDB table; adding reads the catalog, and checkout places an order
@@ -203,9 +203,12 @@ impl CartWriter for DynamoCarts {
         )?;
         let details: AttributeValue = serde_dynamo::to_attribute_value(LineDetails::new(&line))
             .context("failed to map a cart line to DynamoDB attributes")?;
-        // This add's id, written with it: the condition refuses the add where the cart already
-        // carries it, so a resend of an add that was applied (its answer lost, then retried
-        // by the SDK, or a late copy of a timed-out attempt) adds nothing and is recognised.
+        // This add's id, written with its line: the condition refuses the add where the line
+        // already carries it, so a resend of an add that was applied (its answer lost, then
+        // retried by the SDK, or a late copy of a timed-out attempt) adds nothing and is
+        // recognised, even after adds of other products (`./scripts/faults` found a late copy
+        // doubling a line when the id was one per cart and the next product's add had replaced
+        // it).
         let write = ulid::Ulid::new().to_string();
         for attempts in 1..=WRITE_ATTEMPTS {
             let update = self
@@ -216,7 +219,7 @@ impl CartWriter for DynamoCarts {
                 .update_expression(
                     "ADD #q :q, products :products, version :one \
                      SET #l = :line, entity = :entity, #owner = :owner, id = :id, \
-                     currency = :currency, last_write = :write, \
+                     currency = :currency, #w = :write, \
                      updated_at = :updated, expires_at = :expires",
                 )
                 // The cart's limits, as `Cart::check_add` states them: a live cart (an expired
@@ -227,11 +230,12 @@ impl CartWriter for DynamoCarts {
                      AND (attribute_not_exists(products) OR contains(products, :product) \
                           OR size(products) < :max_lines) \
                      AND (attribute_not_exists(products) OR currency = :currency) \
-                     AND (attribute_not_exists(last_write) OR last_write <> :write)",
+                     AND (attribute_not_exists(#w) OR #w <> :write)",
                 )
                 .expression_attribute_values(":write", s(write.as_str()))
                 .expression_attribute_names("#q", quantity_attr(&add.product_id))
                 .expression_attribute_names("#l", line_attr(&add.product_id))
+                .expression_attribute_names("#w", write_attr(&add.product_id))
                 .expression_attribute_values(":q", n(quantity))
                 .expression_attribute_values(
                     ":products",
@@ -259,7 +263,7 @@ impl CartWriter for DynamoCarts {
                         .await?;
                     let applied = current
                         .as_ref()
-                        .is_some_and(|item| item.last_write.as_deref() == Some(write.as_str()));
+                        .is_some_and(|item| item.last_write(&add.product_id) == Some(write.as_str()));
                     match current.map(CartItem::into_cart).transpose()? {
                         // This add, applied: the cart as it left it.
                         Some(cart) if applied => {
@@ -305,10 +309,11 @@ impl CartWriter for DynamoCarts {
         update = if quantity == 0 {
             update
                 .update_expression(
-                    "REMOVE #q, #l DELETE products :products \
+                    "REMOVE #q, #l, #w DELETE products :products \
                      SET updated_at = :updated, expires_at = :expires ADD version :one",
                 )
                 .expression_attribute_names("#l", line_attr(product_id))
+                .expression_attribute_names("#w", write_attr(product_id))
                 .expression_attribute_values(
                     ":products",
                     AttributeValue::Ss(vec![product_id.to_string()]),

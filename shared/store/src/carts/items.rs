@@ -33,6 +33,8 @@ pub const CART_ENTITY: &str = "cart";
 pub const QUANTITY_PREFIX: &str = "q_";
 /// The prefix of a line's details attribute.
 pub const LINE_PREFIX: &str = "l_";
+/// The prefix of the attribute holding the id of the last add to a line (DynamoDB only).
+pub const WRITE_PREFIX: &str = "w_";
 
 /// A cart's partition key: its owner's customer id, then its id (both ids, so `#` cannot occur
 /// in either).
@@ -48,6 +50,15 @@ pub fn quantity_attr(product: &ProductId) -> String {
 /// The attribute holding the name, price and currency of `product` in a cart.
 pub fn line_attr(product: &ProductId) -> String {
     format!("{LINE_PREFIX}{product}")
+}
+
+/// The attribute holding the id of the last add of `product` to a cart: the DynamoDB adapter
+/// writes it with the add, so that a copy of an add whose answer was lost (sent again by the
+/// SDK, or a timed-out attempt that arrives late) is recognised rather than added twice, even
+/// when adds of other products landed in between. Absent in carts the embedded store writes (it
+/// has no lost answers).
+pub fn write_attr(product: &ProductId) -> String {
+    format!("{WRITE_PREFIX}{product}")
 }
 
 /// What a line keeps of the catalog from when it was last added.
@@ -68,12 +79,15 @@ impl LineDetails {
     }
 }
 
-/// A line attribute: `q_<product>` holds a number, `l_<product>` the details.
+/// A line attribute: `q_<product>` holds a number, `l_<product>` the details, `w_<product>`
+/// the id of the line's last add. (A cart written before the ids were per line may still hold
+/// a `last_write` string: read as a `Write` and ignored.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum LineAttribute {
     Quantity(u64),
     Details(LineDetails),
+    Write(String),
 }
 
 /// A cart as stored.
@@ -97,17 +111,20 @@ pub struct CartItem {
     /// When the cart expires (epoch seconds): DynamoDB's TTL deletes it some time after; both
     /// stores treat it as gone from then on.
     pub expires_at: i64,
-    /// The id of the last add to the cart, which the DynamoDB adapter writes with it, so that
-    /// an add whose answer was lost and that the SDK sent again is recognised rather than
-    /// added twice. Absent in carts the embedded store writes (it has no lost answers).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_write: Option<String>,
-    /// `q_<product>` and `l_<product>` of every line.
+    /// `q_<product>`, `l_<product>` and (DynamoDB) `w_<product>` of every line.
     #[serde(flatten)]
     pub lines: BTreeMap<String, LineAttribute>,
 }
 
 impl CartItem {
+    /// The id of the last add of `product`, where the DynamoDB adapter wrote one.
+    pub fn last_write(&self, product: &ProductId) -> Option<&str> {
+        match self.lines.get(&write_attr(product)) {
+            Some(LineAttribute::Write(id)) => Some(id),
+            _ => None,
+        }
+    }
+
     pub fn new(cart: &Cart) -> Self {
         let mut lines = BTreeMap::new();
         for line in &cart.lines {
@@ -135,7 +152,6 @@ impl CartItem {
             currency: cart.currency().map(|c| c.as_str().to_owned()),
             updated_at: timestamp::format(&cart.updated_at),
             expires_at: cart.expires_at().timestamp(),
-            last_write: None,
             lines,
         }
     }
