@@ -21,8 +21,8 @@ use crate::rng::Rng;
 /// `BatchSize`).
 pub const BATCH_SIZE: usize = 100;
 
-/// How often a failing batch is retried before it goes to the dead-letter queue (template.yaml's
-/// `MaximumRetryAttempts` of the consumers).
+/// How often a failing record is retried before it (and what follows it in its batch) goes to
+/// the dead-letter queue (template.yaml's `MaximumRetryAttempts` of the consumers).
 pub const MAX_RETRIES: u32 = 20;
 
 /// SNS FIFO's deduplication window: a message whose deduplication id was published within it
@@ -109,13 +109,16 @@ pub struct Delivery {
     pub invocations: u64,
     /// Invocations that reported failed items, so the batch was retried from the first.
     pub retried: u64,
-    /// Batches that failed [`MAX_RETRIES`] times: their records went to the dead-letter queue.
+    /// Records that failed [`MAX_RETRIES`] retries in a row: they and the rest of their batch
+    /// went to the dead-letter queue.
     pub dead_lettered: u64,
 }
 
 /// Hands `records` (one stream, in order) to `consumer` as the event source mapping does with
 /// `ReportBatchItemFailures`: batches of [`BATCH_SIZE`], a batch that reports failed items
-/// retried from the first of them, up to [`MAX_RETRIES`] times.
+/// retried from the first of them (the checkpoint), a record discarded once it has failed
+/// [`MAX_RETRIES`] retries ("discard records after the specified number of retries"): the
+/// count starts again when the checkpoint moves past it.
 ///
 /// # Errors
 /// When the records do not parse as Lambda's event.
@@ -136,17 +139,22 @@ pub async fn deliver(
             let Some(failed) = response.batch_item_failures.first() else {
                 break;
             };
+            let sequence = failed.item_identifier.as_deref();
+            let checkpoint = from
+                + batch[from..]
+                    .iter()
+                    .position(|r| r["dynamodb"]["SequenceNumber"].as_str() == sequence)
+                    .unwrap_or(0);
+            if checkpoint > from {
+                retries = 0;
+            }
             if retries == MAX_RETRIES {
                 delivery.dead_lettered += 1;
                 break;
             }
             retries += 1;
             delivery.retried += 1;
-            let sequence = failed.item_identifier.as_deref();
-            from += batch[from..]
-                .iter()
-                .position(|r| r["dynamodb"]["SequenceNumber"].as_str() == sequence)
-                .unwrap_or(0);
+            from = checkpoint;
         }
     }
     Ok(())
