@@ -3,42 +3,17 @@
 //! audit must pass the first and fail the second.
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
 
+#[path = "support/dev_server.rs"]
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use stockroom_load::args::{Args, Scenario};
-use stockroom_local::auth::SigningKeyPair;
-use stockroom_local::server::App;
-use stockroom_store::StoreConfig;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the workspace")
-        .to_path_buf()
-}
 
 /// Serves the template's routes over a fresh embedded store in `data_dir`; its base URL.
 async fn dev_server(data_dir: &Path) -> String {
-    let routes = stockroom_local::template::load(&workspace().join("template.yaml")).unwrap();
-    let openapi = std::fs::read_to_string(workspace().join("openapi.yaml")).unwrap();
-    let store = StoreConfig::Embedded {
-        data_dir: data_dir.to_path_buf(),
-        readers: 2,
-    }
-    .open()
-    .await
-    .unwrap();
-    let keys = SigningKeyPair::load_or_create(data_dir).unwrap();
-    let app = Arc::new(App::new(routes, store, openapi, &keys).unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(stockroom_local::server::serve(
-        listener,
-        app,
-        std::future::pending(),
-    ));
-    format!("http://{addr}")
+    let (app, _) = support::app(data_dir).await;
+    support::serve(stockroom_local::server::router(app)).await
 }
 
 /// One Goose attack at a time in this process (Goose's run-wide setup is not made for two at

@@ -3,22 +3,13 @@
 //! `Idempotent-Replayed` header, it fails, and says which check; against nothing, it cannot run.
 #![allow(clippy::unwrap_used)] // A test that cannot unwrap has failed; the panic says where.
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+#[path = "support/dev_server.rs"]
+mod support;
+
+use std::path::PathBuf;
 
 use stockroom_load::api::Tokens;
 use stockroom_load::smoke::smoke;
-use stockroom_local::auth::SigningKeyPair;
-use stockroom_local::server::App;
-use stockroom_store::StoreConfig;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the workspace")
-        .to_path_buf()
-}
 
 /// A dev server over a fresh embedded store, with its feed; `misbehave` strips the replay
 /// header from every answer. Its base URL, the data directory its tokens are minted from, and
@@ -26,19 +17,9 @@ fn workspace() -> PathBuf {
 async fn dev_server(misbehave: bool) -> (String, PathBuf, stockroom_local::feed::Readers) {
     let data_dir = std::env::temp_dir().join(format!("stockroom-smoke-{}", ulid::Ulid::new()));
     std::fs::create_dir_all(&data_dir).unwrap();
-    let template = workspace().join("template.yaml");
-    let routes = stockroom_local::template::load(&template).unwrap();
-    let openapi = std::fs::read_to_string(workspace().join("openapi.yaml")).unwrap();
-    let store = StoreConfig::Embedded {
-        data_dir: data_dir.clone(),
-        readers: 2,
-    }
-    .open()
-    .await
-    .unwrap();
-    let feed = stockroom_local::feed::start(&template, &store).unwrap();
-    let keys = SigningKeyPair::load_or_create(&data_dir).unwrap();
-    let app = Arc::new(App::new(routes, store, openapi, &keys).unwrap());
+    let (app, store) = support::app(&data_dir).await;
+    let feed =
+        stockroom_local::feed::start(&support::workspace().join("template.yaml"), &store).unwrap();
     let mut router = stockroom_local::server::router(app);
     if misbehave {
         router = router.layer(axum::middleware::map_response(
@@ -48,16 +29,7 @@ async fn dev_server(misbehave: bool) -> (String, PathBuf, stockroom_local::feed:
             },
         ));
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
-    (format!("http://{addr}"), data_dir, feed)
+    (support::serve(router).await, data_dir, feed)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
