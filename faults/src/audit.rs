@@ -6,11 +6,7 @@ use std::collections::BTreeMap;
 use stockroom_domain::carts::CartId;
 use stockroom_domain::notifications::Delivery;
 use stockroom_domain::orders::{CustomerId, Order, OrderStatus};
-use stockroom_domain::page::Limit;
-use stockroom_store::Store;
-use stockroom_store::notifications::NotificationQuery;
-use stockroom_store::orders::OrderQuery;
-use stockroom_store::testing::all_pages;
+use stockroom_store::{Store, testing};
 
 use crate::feed::{DEDUPLICATION_WINDOW, Published};
 use crate::shop::Ledger;
@@ -57,22 +53,6 @@ fn lines(order: &Order) -> BTreeMap<String, u64> {
         .collect()
 }
 
-/// Every order of `customer`, page by page.
-async fn orders_of(store: &Store, customer: &str) -> anyhow::Result<Vec<Order>> {
-    let orders = store.orders()?;
-    let customer_id = CustomerId::parse(customer)?;
-    all_pages(|after| {
-        let query = OrderQuery {
-            customer_id: customer_id.clone(),
-            limit: Limit::parse("100").expect("100 is a valid limit"),
-            after,
-        };
-        let orders = orders.clone();
-        async move { orders.list_orders(&query).await }
-    })
-    .await
-}
-
 /// Audits `store` (read without faults) against the shoppers' `ledger`, the `initial` stock of
 /// each product, and what the topic `published`.
 ///
@@ -87,7 +67,7 @@ pub async fn audit(
     let mut findings = Findings::default();
     let mut table = BTreeMap::new();
     for customer in &ledger.customers {
-        for order in orders_of(store, customer).await? {
+        for order in testing::orders_of(store, customer).await? {
             table.insert(order.id.to_string(), order);
         }
     }
@@ -200,7 +180,7 @@ pub async fn audit(
 
     // Notifications: one confirmation per order, one cancellation per cancelled order, each
     // recorded as sent and published; a republish only within the deduplication window.
-    let recorded = notifications(store).await?;
+    let recorded = testing::recorded(store).await?;
     findings.notifications = recorded.len();
     let mut expected: Vec<String> = Vec::new();
     for (id, order) in &table {
@@ -241,23 +221,4 @@ pub async fn audit(
         }
     }
     Ok(findings)
-}
-
-/// Every recorded notification: id -> delivery status.
-async fn notifications(store: &Store) -> anyhow::Result<BTreeMap<String, Delivery>> {
-    let reader = store.notifications()?;
-    let all = all_pages(|after| {
-        let query = NotificationQuery {
-            limit: Limit::parse("100").expect("100 is a valid limit"),
-            after,
-            ..NotificationQuery::default()
-        };
-        let reader = reader.clone();
-        async move { reader.list_notifications(&query).await }
-    })
-    .await?;
-    Ok(all
-        .into_iter()
-        .map(|n| (n.id.to_string(), n.status))
-        .collect())
 }

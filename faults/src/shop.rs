@@ -47,7 +47,6 @@ pub struct Tally {
 /// An order the API acknowledged (a 201 from `POST /orders` or a checkout).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Acknowledged {
-    pub customer: String,
     /// Units by product, as the shopper asked for them.
     pub lines: BTreeMap<String, u64>,
     /// Whether a cancel of it was acknowledged (a 200, or found cancelled after an unanswered
@@ -261,7 +260,6 @@ impl Shopper {
                     lock(ledger).orders.insert(
                         id.clone(),
                         Acknowledged {
-                            customer: self.customer.clone(),
                             lines,
                             cancelled: false,
                         },

@@ -17,9 +17,8 @@ fn store() -> Store {
     Store::embedded(SqliteStore::open(&temp_store_path()).unwrap())
 }
 
-fn acknowledged(customer: &str, lines: &[(&str, u64)]) -> Acknowledged {
+fn acknowledged(lines: &[(&str, u64)]) -> Acknowledged {
     Acknowledged {
-        customer: customer.to_owned(),
         lines: lines.iter().map(|(p, q)| ((*p).to_owned(), *q)).collect(),
         cancelled: false,
     }
@@ -36,10 +35,10 @@ async fn an_order_lost_one_never_acknowledged_and_oversold_stock_are_all_found()
     ledger.customers.insert("alice".to_owned());
     ledger
         .orders
-        .insert(told.id.to_string(), acknowledged("alice", &[("lamp", 2)]));
+        .insert(told.id.to_string(), acknowledged(&[("lamp", 2)]));
     ledger.orders.insert(
         "01KNEVERPLACED0000000000000".to_owned(),
-        acknowledged("alice", &[("lamp", 1)]),
+        acknowledged(&[("lamp", 1)]),
     );
     // The shop started with 2 lamps, as far as the audit knows: 3 are confirmed.
     let initial = BTreeMap::from([("lamp".to_owned(), 2)]);
@@ -90,7 +89,7 @@ async fn a_shop_whose_tables_match_the_ledger_is_clean_but_for_its_notifications
     ledger.customers.insert("bob".to_owned());
     ledger
         .orders
-        .insert(order.id.to_string(), acknowledged("bob", &[("mug", 3)]));
+        .insert(order.id.to_string(), acknowledged(&[("mug", 3)]));
     let initial = BTreeMap::from([("mug".to_owned(), 4)]);
 
     let findings = audit(&store, &ledger, &initial, &BTreeMap::new())

@@ -11,12 +11,11 @@
 use stockroom_domain::carts::CartId;
 use stockroom_domain::inventory::Quantity;
 use stockroom_domain::orders::{CustomerId, OrderStatus};
-use stockroom_domain::page::Limit;
 use stockroom_domain::timestamp;
 use stockroom_faults::{Fault, FaultProxy, Plan};
 use stockroom_store::Store;
 use stockroom_store::carts::AddToCart;
-use stockroom_store::orders::OrderQuery;
+use stockroom_store::orders::PlaceOrder;
 use stockroom_store::testing::build::id;
 use stockroom_store::testing::{DynamoDbShop, place_request, stocked};
 
@@ -44,17 +43,25 @@ async fn level(store: &Store, sku: &str) -> (u64, u64) {
 }
 
 async fn orders_of(store: &Store, customer: &str) -> Vec<stockroom_domain::orders::Order> {
-    store
-        .orders()
-        .unwrap()
-        .list_orders(&OrderQuery {
-            customer_id: CustomerId::parse(customer).unwrap(),
-            limit: Limit::parse("100").unwrap(),
-            after: None,
-        })
+    stockroom_store::testing::orders_of(store, customer)
         .await
         .unwrap()
-        .items
+}
+
+/// Asserts that placing `request` through `store` fails, `why`, as `Unavailable` (the API's
+/// 503 with Retry-After).
+async fn assert_unavailable(store: &Store, request: &PlaceOrder, why: &str) {
+    let err = store
+        .orders()
+        .unwrap()
+        .place_order(request)
+        .await
+        .expect_err(why);
+    let err = anyhow::Error::from(err);
+    assert!(
+        stockroom_store::Unavailable::in_chain(err.as_ref()),
+        "{err:#}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,17 +99,7 @@ async fn a_placement_lost_on_every_attempt_is_unavailable_and_its_retry_is_a_rep
         .script("TransactWriteItems", 3, Fault::Lost);
     let (store, faulty, proxy) = shop(&[("mug", 5)], plan).await;
     let request = place_request("cust-retry", &[("mug", 3)], Some("key-lost-1"));
-    let err = faulty
-        .orders()
-        .unwrap()
-        .place_order(&request)
-        .await
-        .expect_err("no answer came back");
-    let err = anyhow::Error::from(err);
-    assert!(
-        stockroom_store::Unavailable::in_chain(err.as_ref()),
-        "{err:#}"
-    );
+    assert_unavailable(&faulty, &request, "no answer came back").await;
     assert_eq!(proxy.counts().of(Fault::Lost), 3);
     // The client sends the same request again, with the same key, a moment later.
     let mut again = place_request("cust-retry", &[("mug", 3)], Some("key-lost-1"));
@@ -126,17 +123,8 @@ async fn a_throttle_that_outlasts_the_retries_is_unavailable_and_changes_nothing
         .script("TransactWriteItems", 4, Fault::Capacity);
     let (store, faulty, proxy) = shop(&[("pen", 4)], plan).await;
     for injected in [3, 4] {
-        let err = faulty
-            .orders()
-            .unwrap()
-            .place_order(&place_request("cust-throttled", &[("pen", 1)], None))
-            .await
-            .expect_err("every attempt refused");
-        let err = anyhow::Error::from(err);
-        assert!(
-            stockroom_store::Unavailable::in_chain(err.as_ref()),
-            "{err:#}"
-        );
+        let request = place_request("cust-throttled", &[("pen", 1)], None);
+        assert_unavailable(&faulty, &request, "every attempt refused").await;
         assert_eq!(proxy.counts().total_injected(), injected);
     }
     assert_eq!(level(&store, "pen").await, (4, 0), "nothing written");

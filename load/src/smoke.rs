@@ -130,8 +130,18 @@ impl Client {
     }
 }
 
-/// The stock of `product` as `(available, reserved)`.
-async fn stock(client: &Client, admin: &str, product: &str) -> anyhow::Result<(i64, i64)> {
+/// Checks that `product`'s stock is `(available, reserved)`, said as `what`.
+///
+/// # Errors
+/// When the level cannot be read (later checks depend on it).
+async fn check_stock(
+    client: &Client,
+    verdict: &mut Verdict,
+    admin: &str,
+    product: &str,
+    (available, reserved): (i64, i64),
+    what: &str,
+) -> anyhow::Result<()> {
     let answer = client
         .send(
             Method::GET,
@@ -144,10 +154,15 @@ async fn stock(client: &Client, admin: &str, product: &str) -> anyhow::Result<(i
     if answer.status != StatusCode::OK {
         bail!("GET /stock/{product}: {}", answer.describe());
     }
-    Ok((
+    let level = (
         answer.body["available"].as_i64().unwrap_or(-1),
         answer.body["reserved"].as_i64().unwrap_or(-1),
-    ))
+    );
+    verdict.check(
+        level == (available, reserved),
+        format!("{what}: {available} available, {reserved} reserved ({level:?})"),
+    );
+    Ok(())
 }
 
 /// Runs the smoke test against `base` with `tokens`; the verdict, whatever failed. An `Err`
@@ -290,11 +305,7 @@ async fn flows(
     ) {
         bail!("the stock was not set");
     }
-    let level = stock(client, admin, product).await?;
-    verdict.check(
-        level == (10, 0),
-        format!("GET /stock/{{id}}: 10 available, 0 reserved ({level:?})"),
-    );
+    check_stock(client, verdict, admin, product, (10, 0), "GET /stock/{id}").await?;
 
     // An order, and its retry with the same key.
     let key = format!("{product}-order");
@@ -337,11 +348,7 @@ async fn flows(
             again.describe()
         ),
     );
-    let level = stock(client, admin, product).await?;
-    verdict.check(
-        level == (8, 2),
-        format!("stock moved once: 8 available, 2 reserved ({level:?})"),
-    );
+    check_stock(client, verdict, admin, product, (8, 2), "stock moved once").await?;
     let mine = client
         .send(
             Method::GET,
@@ -395,11 +402,15 @@ async fn flows(
     ) {
         orders.push(checkout.body["id"].as_str().unwrap_or_default().to_owned());
     }
-    let level = stock(client, admin, product).await?;
-    verdict.check(
-        level == (7, 3),
-        format!("after the checkout: 7 available, 3 reserved ({level:?})"),
-    );
+    check_stock(
+        client,
+        verdict,
+        admin,
+        product,
+        (7, 3),
+        "after the checkout",
+    )
+    .await?;
 
     // A cancel.
     let cancelled = client
@@ -418,11 +429,7 @@ async fn flows(
             cancelled.describe()
         ),
     );
-    let level = stock(client, admin, product).await?;
-    verdict.check(
-        level == (9, 1),
-        format!("units back: 9 available, 1 reserved ({level:?})"),
-    );
+    check_stock(client, verdict, admin, product, (9, 1), "units back").await?;
 
     // The errors a client meets.
     let anonymous = client

@@ -22,17 +22,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use stockroom_domain::notifications::Delivery;
-use stockroom_domain::orders::{CustomerId, OrderStatus};
-use stockroom_domain::page::Limit;
+use stockroom_domain::orders::OrderStatus;
 use stockroom_local::auth::SigningKeyPair;
 use stockroom_notifications::StreamConsumer;
 use stockroom_store::Store;
-use stockroom_store::notifications::NotificationQuery;
-use stockroom_store::orders::OrderQuery;
 use stockroom_store::sqlite::SqliteStore;
-use stockroom_store::testing::all_pages;
 
-use crate::support::{free_port, token, wait_for_port};
+use crate::support::{free_port, recorded, token, wait_for_port};
 
 const SHOPPERS: usize = 16;
 /// Every other order is for each: one with stock for the whole burst, one that sells out in
@@ -129,40 +125,12 @@ fn sent(log: &Path) -> BTreeMap<String, usize> {
     sent
 }
 
-/// Every notification recorded in `store`: id -> delivery.
-async fn recorded(store: &Store) -> BTreeMap<String, Delivery> {
-    let reader = store.notifications().unwrap();
-    let all = all_pages(|after| {
-        let query = NotificationQuery {
-            limit: Limit::parse("100").unwrap(),
-            after,
-            ..NotificationQuery::default()
-        };
-        let reader = reader.clone();
-        async move { reader.list_notifications(&query).await }
-    })
-    .await
-    .unwrap();
-    all.into_iter()
-        .map(|n| (n.id.to_string(), n.status))
-        .collect()
-}
-
 /// Every order of `customer` in `store`: id -> status.
 async fn orders_of(store: &Store, customer: &str) -> BTreeMap<String, OrderStatus> {
-    let orders = store.orders().unwrap();
-    let all = all_pages(|after| {
-        let query = OrderQuery {
-            customer_id: CustomerId::parse(customer).unwrap(),
-            limit: Limit::parse("100").unwrap(),
-            after,
-        };
-        let orders = orders.clone();
-        async move { orders.list_orders(&query).await }
-    })
-    .await
-    .unwrap();
-    all.into_iter()
+    stockroom_store::testing::orders_of(store, customer)
+        .await
+        .unwrap()
+        .into_iter()
         .map(|o| (o.id.to_string(), o.status))
         .collect()
 }

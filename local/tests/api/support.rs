@@ -8,13 +8,11 @@ use reqwest::{Client, Response, StatusCode};
 use serde_json::Value;
 use stockroom_domain::notifications::Delivery;
 use stockroom_domain::orders::{OrderId, OrderStatus};
-use stockroom_domain::page::Limit;
 use stockroom_domain::timestamp;
 use stockroom_local::auth::SigningKeyPair;
 use stockroom_local::server::{App, serve};
 use stockroom_notifications::notifier::RecordingNotifier;
 use stockroom_store::Store;
-use stockroom_store::notifications::NotificationQuery;
 use stockroom_store::sqlite::SqliteStore;
 use stockroom_store::testing::{self, workspace};
 
@@ -341,19 +339,7 @@ pub async fn assert_shop_sent_once(
 
 /// Every recorded notification: `id -> status`.
 pub async fn recorded(store: &Store) -> BTreeMap<String, Delivery> {
-    let page = store
-        .notifications()
-        .unwrap()
-        .list_notifications(&NotificationQuery {
-            limit: Limit::parse("100").unwrap(),
-            ..NotificationQuery::default()
-        })
-        .await
-        .unwrap();
-    page.items
-        .into_iter()
-        .map(|n| (n.id.to_string(), n.status))
-        .collect()
+    stockroom_store::testing::recorded(store).await.unwrap()
 }
 
 /// Asserts that exactly `expected` (sorted) are recorded, each `sent`, and that `notifier` sent

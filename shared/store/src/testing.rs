@@ -375,10 +375,7 @@ pub async fn place(
 
 /// Every item of a paged list: `page(after)` fetches the page after a cursor key (`None`: the
 /// first page), followed until a page has no `next_cursor`.
-///
-/// # Errors
-/// When a page fails, or a cursor does not decode.
-pub async fn all_pages<T, K, F, Fut>(mut page: F) -> anyhow::Result<Vec<T>>
+async fn all_pages<T, K, F, Fut>(mut page: F) -> anyhow::Result<Vec<T>>
 where
     K: stockroom_domain::page::CursorKey,
     F: FnMut(Option<K>) -> Fut,
@@ -394,6 +391,54 @@ where
             None => return Ok(all),
         }
     }
+}
+
+/// Every order of `customer` in `store`, page by page.
+///
+/// # Errors
+/// When `customer` is not a valid id or a page cannot be read.
+pub async fn orders_of(
+    store: &crate::Store,
+    customer: &str,
+) -> anyhow::Result<Vec<stockroom_domain::orders::Order>> {
+    let orders = store.orders()?;
+    let customer_id = stockroom_domain::orders::CustomerId::parse(customer)?;
+    let limit = stockroom_domain::page::Limit::parse("100")?;
+    all_pages(|after| {
+        let query = crate::orders::OrderQuery {
+            customer_id: customer_id.clone(),
+            limit,
+            after,
+        };
+        let orders = orders.clone();
+        async move { orders.list_orders(&query).await }
+    })
+    .await
+}
+
+/// Every notification recorded in `store`, page by page: id -> delivery status.
+///
+/// # Errors
+/// When a page cannot be read.
+pub async fn recorded(
+    store: &crate::Store,
+) -> anyhow::Result<std::collections::BTreeMap<String, stockroom_domain::notifications::Delivery>> {
+    let reader = store.notifications()?;
+    let limit = stockroom_domain::page::Limit::parse("100")?;
+    let all = all_pages(|after| {
+        let query = crate::notifications::NotificationQuery {
+            limit,
+            after,
+            ..crate::notifications::NotificationQuery::default()
+        };
+        let reader = reader.clone();
+        async move { reader.list_notifications(&query).await }
+    })
+    .await?;
+    Ok(all
+        .into_iter()
+        .map(|n| (n.id.to_string(), n.status))
+        .collect())
 }
 
 /// A path for a new embedded store file in a new temporary directory.
