@@ -187,10 +187,10 @@ impl Mapping {
                             source.function, source.table
                         )
                     })?;
-                let consumer = StreamConsumer::for_binary(&source.binary).with_context(|| {
+                let consumer = StreamConsumer::named(&source.handler).with_context(|| {
                     format!(
                         "{}'s stream consumer {} has no handler in the dev server",
-                        source.function, source.binary
+                        source.function, source.handler
                     )
                 })?;
                 Ok(Self {
@@ -202,9 +202,9 @@ impl Mapping {
             .collect()
     }
 
-    /// The checkpoint's name in the store: the consumer's binary.
+    /// The checkpoint's name in the store: the consumer's handler.
     fn name(&self) -> &str {
-        &self.source.binary
+        &self.source.handler
     }
 
     /// Reads and hands on one batch, if there is one. Returns whether there was.
@@ -436,7 +436,8 @@ mod tests {
         let mapping = Mapping {
             source: StreamSource {
                 function: String::from("OnOrderChangeFunction"),
-                binary: String::from("on_order_change"),
+                handler: String::from("on_order_change"),
+                binary: String::from("notifier"),
                 table: String::from("OrdersTable"),
                 batch_size: 100,
                 max_retries: 2,

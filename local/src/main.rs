@@ -186,7 +186,7 @@ async fn main() -> anyhow::Result<()> {
             route.method,
             route.path,
             if route.authorizer.is_some() { "*" } else { " " },
-            route.binary,
+            route.handler,
             route.function
         );
     }
@@ -207,7 +207,7 @@ async fn main() -> anyhow::Result<()> {
         println!(
             "  {:<36} -> {} ({})",
             format!("{} stream", mapping.table.name),
-            mapping.source.binary,
+            mapping.source.handler,
             mapping.source.function
         );
     }

@@ -42,7 +42,7 @@ impl App {
     /// authorizer.
     ///
     /// # Errors
-    /// When a route's binary has no handler here: the dev server would silently 404 a real
+    /// When a route's handler is none of the services': the dev server would silently 404 a real
     /// endpoint otherwise.
     pub fn new(
         routes: Vec<Route>,
@@ -53,11 +53,11 @@ impl App {
         let routes = routes
             .into_iter()
             .map(|route| {
-                let handler = crate::registry::for_binary(&route.binary).with_context(|| {
+                let handler = crate::registry::named(&route.handler).with_context(|| {
                     format!(
-                        "template route {} names binary {} that has no handler",
+                        "template route {} names handler {} that no service has",
                         route.key(),
-                        route.binary
+                        route.handler
                     )
                 })?;
                 Ok((route, handler))

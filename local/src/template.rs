@@ -1,5 +1,5 @@
-//! template.yaml, read at start-up: the HTTP routes and which function binary serves each, and
-//! the stream event sources and which function consumes each.
+//! template.yaml, read at start-up: the HTTP routes and which function (its handler and its
+//! binary) serves each, and the stream event sources and which function consumes each.
 
 use std::path::Path;
 
@@ -14,7 +14,9 @@ pub struct Route {
     pub path: String,
     /// The function's logical id, `GetProductFunction`.
     pub function: String,
-    /// The cargo-lambda binary (`Metadata.BuildProperties.Binary`), `get_product`.
+    /// The function's `Handler`, the endpoint its binary runs: `get_product`.
+    pub handler: String,
+    /// The cargo-lambda binary (`Metadata.BuildProperties.Binary`), its service's: `catalog`.
     pub binary: String,
     /// The authorizer a request must pass (the event's `Auth.Authorizer`, else the API's
     /// `Auth.DefaultAuthorizer`); `None` for a public route (`Authorizer: NONE`).
@@ -65,7 +67,9 @@ impl Route {
 pub struct StreamSource {
     /// The function's logical id, `OnOrderChangeFunction`.
     pub function: String,
-    /// The cargo-lambda binary, `on_order_change`.
+    /// The function's `Handler`, `on_order_change`.
+    pub handler: String,
+    /// The cargo-lambda binary, `notifier`.
     pub binary: String,
     /// The logical id of the table whose stream it reads (`OrdersTable`).
     pub table: String,
@@ -76,8 +80,18 @@ pub struct StreamSource {
     pub max_retries: u32,
 }
 
-/// Every `AWS::Serverless::Function` of the template with its logical id and its binary.
-fn functions(doc: &Value) -> anyhow::Result<Vec<(String, &Value, String)>> {
+/// One `AWS::Serverless::Function` of the template.
+struct Function<'a> {
+    /// Its logical id.
+    name: String,
+    resource: &'a Value,
+    handler: String,
+    binary: String,
+}
+
+/// Every `AWS::Serverless::Function` of the template with its logical id, its handler and its
+/// binary.
+fn functions(doc: &Value) -> anyhow::Result<Vec<Function<'_>>> {
     let resources = doc["Resources"]
         .as_mapping()
         .context("template.yaml has no Resources")?;
@@ -94,7 +108,16 @@ fn functions(doc: &Value) -> anyhow::Result<Vec<(String, &Value, String)>> {
             .as_str()
             .with_context(|| format!("{function} has no Metadata.BuildProperties.Binary"))?
             .to_owned();
-        functions.push((function, resource, binary));
+        let handler = resource["Properties"]["Handler"]
+            .as_str()
+            .with_context(|| format!("{function} has no Handler"))?
+            .to_owned();
+        functions.push(Function {
+            name: function,
+            resource,
+            handler,
+            binary,
+        });
     }
     Ok(functions)
 }
@@ -147,12 +170,18 @@ fn authorizer(props: &Value, apis: &[(String, Option<String>)]) -> Option<String
 ///
 /// # Errors
 /// When the file cannot be read or parsed, or an `HttpApi` event lacks a method, a path or its
-/// function a `Binary`.
+/// function a `Binary` or a `Handler`.
 pub fn routes(template: &str) -> anyhow::Result<Vec<Route>> {
     let doc: Value = serde_yaml::from_str(template).context("template.yaml is not valid YAML")?;
     let apis = default_authorizers(&doc);
     let mut routes = Vec::new();
-    for (function, resource, binary) in functions(&doc)? {
+    for Function {
+        name: function,
+        resource,
+        handler,
+        binary,
+    } in functions(&doc)?
+    {
         for event in events(resource, "HttpApi") {
             let props = &event["Properties"];
             let (Some(method), Some(path)) = (props["Method"].as_str(), props["Path"].as_str())
@@ -163,6 +192,7 @@ pub fn routes(template: &str) -> anyhow::Result<Vec<Route>> {
                 method: method.to_ascii_uppercase(),
                 path: path.to_owned(),
                 function: function.clone(),
+                handler: handler.clone(),
                 binary: binary.clone(),
                 authorizer: authorizer(props, &apis),
             });
@@ -197,7 +227,13 @@ fn stream_table(stream: &Value) -> Option<String> {
 pub fn stream_sources(template: &str) -> anyhow::Result<Vec<StreamSource>> {
     let doc: Value = serde_yaml::from_str(template).context("template.yaml is not valid YAML")?;
     let mut sources = Vec::new();
-    for (function, resource, binary) in functions(&doc)? {
+    for Function {
+        name: function,
+        resource,
+        handler,
+        binary,
+    } in functions(&doc)?
+    {
         for event in events(resource, "DynamoDB") {
             let props = &event["Properties"];
             let table = stream_table(&props["Stream"]).with_context(|| {
@@ -206,6 +242,7 @@ pub fn stream_sources(template: &str) -> anyhow::Result<Vec<StreamSource>> {
             let number = |key: &str| props[key].as_u64();
             sources.push(StreamSource {
                 function: function.clone(),
+                handler: handler.clone(),
                 binary: binary.clone(),
                 table,
                 batch_size: number("BatchSize").map_or(100, |n| n as usize),

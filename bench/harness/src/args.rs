@@ -6,23 +6,40 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use stockroom_store::testing::workspace;
 
-/// Every function binary template.yaml deploys, the HTTP ones in its order, then the stream
-/// consumers: what the benchmark measures unless `--functions` says otherwise.
+/// Every function template.yaml deploys, by its handler name, the HTTP ones in its order, then
+/// the stream consumers: what the benchmark measures unless `--functions` says otherwise.
 pub fn template_functions() -> anyhow::Result<Vec<String>> {
+    Ok(template_binaries()?
+        .into_iter()
+        .map(|(handler, _)| handler)
+        .collect())
+}
+
+/// Every function's (handler, binary), in [`template_functions`]' order.
+pub fn template_binaries() -> anyhow::Result<Vec<(String, String)>> {
     let template = workspace().join("template.yaml");
     let routes = stockroom_local::template::load(&template)?;
     let sources = stockroom_local::template::load_stream_sources(&template)?;
-    let mut functions: Vec<String> = Vec::new();
-    let binaries = routes
+    let mut functions: Vec<(String, String)> = Vec::new();
+    let all = routes
         .into_iter()
-        .map(|r| r.binary)
-        .chain(sources.into_iter().map(|s| s.binary));
-    for binary in binaries {
-        if !functions.contains(&binary) {
-            functions.push(binary);
+        .map(|r| (r.handler, r.binary))
+        .chain(sources.into_iter().map(|s| (s.handler, s.binary)));
+    for function in all {
+        if !functions.contains(&function) {
+            functions.push(function);
         }
     }
     Ok(functions)
+}
+
+/// The binary the function `handler` runs (its template.yaml `Binary`).
+pub fn binary_of(handler: &str) -> anyhow::Result<String> {
+    template_binaries()?
+        .into_iter()
+        .find(|(h, _)| h == handler)
+        .map(|(_, binary)| binary)
+        .with_context(|| format!("template.yaml has no function with the Handler {handler}"))
 }
 
 #[derive(Debug, Clone)]
@@ -75,11 +92,11 @@ pub fn parse_args() -> anyhow::Result<Args> {
         stores: vec![Store::Embedded, Store::DynamoDb],
         build: true,
         sizes: true,
-        // Every SDK-using function links the same crates and lands within 0.5% of the others
-        // (sam build's seven bootstraps agree), so one of them and health stand for all. The
-        // carts functions, which also link the orders placement, are 2-3% larger (see
-        // docs/performance.md, carts): `--sizes-of add_cart_item,checkout` measures them.
-        sizes_of: vec![String::from("get_product"), String::from("health")],
+        // Binaries, not functions: every function of a service runs its service's binary. Every
+        // SDK-using binary links the same crates and lands within a few percent of the others
+        // (`scripts/sam-build` prints all seven as sam build makes them), so one of them and
+        // health stand for all: `--sizes-of orders,carts` measures others.
+        sizes_of: vec![String::from("catalog"), String::from("health")],
         wrk: true,
         reference: None,
         env: Vec::new(),

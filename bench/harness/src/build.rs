@@ -12,11 +12,11 @@ use crate::args::{Args, Store};
 /// functions, which every row's ratios are to.
 pub const FLOOR: &str = "hello";
 
-/// The workspace package of each binary in `functions`, from `cargo metadata`.
-pub fn packages_of(functions: &[&str]) -> anyhow::Result<Vec<String>> {
+/// The workspace package of each of `binaries`, from `cargo metadata`.
+pub fn packages_of(binaries: &[&str]) -> anyhow::Result<Vec<String>> {
     let bins = stockroom_store::testing::cargo_bins()?;
     let mut packages: Vec<String> = Vec::new();
-    for f in functions {
+    for f in binaries {
         let bin = bins
             .iter()
             .find(|b| b.name == *f)
@@ -32,17 +32,30 @@ pub fn packages_of(functions: &[&str]) -> anyhow::Result<Vec<String>> {
 /// artifact is built with (`dynamodb = ["stockroom-store/dynamodb"]`, root Cargo.toml).
 const STORE_FEATURE: &str = "dynamodb";
 
-/// Those of `functions` that use a store, from `cargo metadata`: the ones whose package has
-/// [`STORE_FEATURE`]. The others (health) are measured without one and not built with the
-/// embedded store.
+/// The binaries of `functions` (handler names), each once, in their order.
+pub fn binaries_of(functions: &[&str]) -> anyhow::Result<Vec<String>> {
+    let mut binaries: Vec<String> = Vec::new();
+    for f in functions {
+        let binary = crate::args::binary_of(f)?;
+        if !binaries.contains(&binary) {
+            binaries.push(binary);
+        }
+    }
+    Ok(binaries)
+}
+
+/// Those of `functions` (handler names) that use a store, from `cargo metadata`: the ones
+/// whose binary's package has [`STORE_FEATURE`]. The others (health) are measured without one
+/// and not built with the embedded store.
 pub fn with_store<'f>(functions: &[&'f str]) -> anyhow::Result<Vec<&'f str>> {
     let bins = stockroom_store::testing::cargo_bins()?;
     let mut stored = Vec::new();
     for f in functions {
+        let binary = crate::args::binary_of(f)?;
         let bin = bins
             .iter()
-            .find(|b| b.name == *f)
-            .with_context(|| format!("no workspace package has a binary {f}"))?;
+            .find(|b| b.name == binary)
+            .with_context(|| format!("no workspace package has a binary {binary}"))?;
         if bin.features.iter().any(|feature| feature == STORE_FEATURE) {
             stored.push(*f);
         }
@@ -109,12 +122,15 @@ pub fn build(args: &Args, bins: &Path) -> anyhow::Result<()> {
     cargo(&["stockroom-bench-floor"], None, &[FLOOR])?;
     copy(&[FLOOR], bins)?;
     let functions: Vec<&str> = args.functions.iter().map(String::as_str).collect();
-    let packages = packages_of(&functions)?;
+    let binaries = binaries_of(&functions)?;
+    let binaries: Vec<&str> = binaries.iter().map(String::as_str).collect();
+    let packages = packages_of(&binaries)?;
     let packages: Vec<&str> = packages.iter().map(String::as_str).collect();
-    cargo(&packages, None, &functions)?;
-    copy(&functions, &bins.join("dynamodb"))?;
-    // The functions that use a store, built again with the embedded one.
-    let stored = with_store(&functions)?;
+    cargo(&packages, None, &binaries)?;
+    copy(&binaries, &bins.join("dynamodb"))?;
+    // The binaries of the functions that use a store, built again with the embedded one.
+    let stored = binaries_of(&with_store(&functions)?)?;
+    let stored: Vec<&str> = stored.iter().map(String::as_str).collect();
     if args.stores.contains(&Store::Embedded) && !stored.is_empty() {
         let packages = packages_of(&stored)?;
         let packages: Vec<&str> = packages.iter().map(String::as_str).collect();

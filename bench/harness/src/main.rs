@@ -89,7 +89,7 @@ async fn main() -> anyhow::Result<()> {
                 // Each store measures the binary that runs against it: DynamoDB the Lambda
                 // artifact, the embedded store the `embedded` build `cargo lambda watch` runs.
                 let dir = bins.join(store.map_or("dynamodb", Store::name));
-                let binary = dir.join(function);
+                let binary = dir.join(crate::args::binary_of(function)?);
                 rows.push(measure(&binary, &case, *store, &args, &mut run).await?);
             }
         }

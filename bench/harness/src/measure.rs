@@ -40,7 +40,8 @@ impl Case {
                 function: function.to_owned(),
                 workload: Some(workload.clone()),
                 delivery,
-                env: Vec::new(),
+                // What Lambda hands the function's binary from its `Handler`.
+                env: vec![(String::from("_HANDLER"), function.to_owned())],
             })
             .collect())
     }

@@ -8,11 +8,11 @@ use stockroom_store::testing::workspace;
 
 use crate::build::{FLOOR, packages_of, run, target_dir};
 
-/// Builds `functions` and the floor for both architectures and prints their sizes; and the
+/// Builds the binaries `functions` and the floor for both architectures and prints their sizes; and the
 /// reference's, from its checkout, if the run has one ([`crate::reference`]).
 pub fn sizes(functions: &[String], reference: Option<&Path>) -> anyhow::Result<()> {
     let target = target_dir().join("lambda-size");
-    println!("\n| function | arch | stripped bootstrap bytes | zipped bytes |");
+    println!("\n| binary | arch | stripped bootstrap bytes | zipped bytes |");
     println!("|---|---|---|---|");
     for (arch, flag) in [("x86_64", "--x86-64"), ("arm64", "--arm64")] {
         let mut cmd = std::process::Command::new("cargo");

@@ -104,7 +104,7 @@ impl Handled {
 
 /// The stream consumer `function` is, if it is one.
 pub fn consumer(function: &str) -> Option<StreamConsumer> {
-    StreamConsumer::for_binary(function)
+    StreamConsumer::named(function)
 }
 
 /// Products whose stock the `on_stock_change` batches take below the threshold, one per
@@ -160,7 +160,7 @@ impl Feed {
     fn source(&self, consumer: StreamConsumer) -> anyhow::Result<&StreamSource> {
         self.sources
             .iter()
-            .find(|s| s.binary == consumer.binary())
+            .find(|s| s.handler == consumer.handler())
             .with_context(|| format!("template.yaml has no stream source for {consumer:?}"))
     }
 
@@ -296,7 +296,7 @@ mod tests {
             let text = std::fs::read_to_string(
                 workspace()
                     .join("events")
-                    .join(format!("{}.json", consumer.binary())),
+                    .join(format!("{}.json", consumer.handler())),
             )
             .unwrap();
             let sample: Value = serde_json::from_str(&text).unwrap();

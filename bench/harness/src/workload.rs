@@ -108,7 +108,7 @@ impl Workload {
             .with_context(|| format!("{} is not JSON", path.display()))?;
         let sources =
             stockroom_local::template::load_stream_sources(&workspace().join("template.yaml"))?;
-        let stream = if sources.iter().any(|s| s.binary == function) {
+        let stream = if sources.iter().any(|s| s.handler == function) {
             Some(streams::consumer(function).with_context(|| {
                 format!(
                     "template.yaml streams to {function}, a consumer stockroom_notifications lacks"

@@ -3,7 +3,7 @@
 //! empties the cart in one transaction.
 //!
 //! Each endpoint is one Lambda function, wired like the catalog's: one variant of
-//! [`Operation`], and a main in `src/bin/<operation>.rs` that is `stockroom_http::serve` of it.
+//! [`Operation`], run by the service's one binary (`src/bin/carts.rs`).
 
 mod errors;
 mod handlers;
@@ -14,13 +14,13 @@ pub use handlers::{
 };
 
 stockroom_http::operations! {
-    /// Every carts endpoint, named by its binary (and its template.yaml `Binary` property).
-    pub enum Operation for stockroom_store::Store, port carts: stockroom_store::carts::CartsStore {
-        GetCart = "get_cart" => get_cart,
-        AddCartItem = "add_cart_item" => add_cart_item,
-        SetCartItem = "set_cart_item" => set_cart_item,
-        RemoveCartItem = "remove_cart_item" => remove_cart_item,
-        DeleteCart = "delete_cart" => delete_cart,
-        Checkout = "checkout" => checkout,
+    /// Every carts endpoint, named by its handler (its function's template.yaml `Handler`).
+    pub enum Operation in "carts" for stockroom_store::Store, port carts: stockroom_store::carts::CartsStore {
+        GetCart = "get_cart", "GET /carts/{cart_id}" => get_cart,
+        AddCartItem = "add_cart_item", "POST /carts/{cart_id}/items" => add_cart_item,
+        SetCartItem = "set_cart_item", "PUT /carts/{cart_id}/items/{product_id}" => set_cart_item,
+        RemoveCartItem = "remove_cart_item", "DELETE /carts/{cart_id}/items/{product_id}" => remove_cart_item,
+        DeleteCart = "delete_cart", "DELETE /carts/{cart_id}" => delete_cart,
+        Checkout = "checkout", "POST /carts/{cart_id}/checkout" => checkout,
     }
 }

@@ -1,7 +1,7 @@
 //! `GET /health`: whether the API is up, and which version answers.
 //!
-//! Its binary (`src/bin/health.rs`) is `stockroom_http::serve(Operation::Health)`, like every
-//! other function's main.
+//! Its binary (`src/bin/health.rs`) is `stockroom_http::serve_binary::<Operation>()`, like
+//! every other service's main.
 
 use http::StatusCode;
 use serde::Serialize;
@@ -36,14 +36,19 @@ pub enum Operation {
 }
 
 impl Endpoints for Operation {
+    const BINARY: &'static str = "health";
     type Store = ();
 
     fn all() -> &'static [Self] {
         &[Self::Health]
     }
 
-    fn binary(self) -> &'static str {
+    fn handler(self) -> &'static str {
         "health"
+    }
+
+    fn route(self) -> &'static str {
+        "GET /health"
     }
 
     type Port = ();

@@ -3,7 +3,7 @@
 //! its units; each status change is one transaction that moves them on.
 //!
 //! Each endpoint is one Lambda function, wired like the catalog's: one variant of
-//! [`Operation`], and a main in `src/bin/<operation>.rs` that is `stockroom_http::serve` of it.
+//! [`Operation`], run by the service's one binary (`src/bin/orders.rs`).
 
 mod errors;
 mod handlers;
@@ -15,12 +15,12 @@ pub use handlers::{
 };
 
 stockroom_http::operations! {
-    /// Every orders endpoint, named by its binary (and its template.yaml `Binary` property).
-    pub enum Operation for stockroom_store::Store, port orders: stockroom_store::orders::OrdersStore {
-        PlaceOrder = "place_order" => place_order,
-        ListOrders = "list_orders" => list_orders,
-        GetOrder = "get_order" => get_order,
-        UpdateOrderStatus = "update_order_status" => update_order_status,
-        CancelOrder = "cancel_order" => cancel_order,
+    /// Every orders endpoint, named by its handler (its function's template.yaml `Handler`).
+    pub enum Operation in "orders" for stockroom_store::Store, port orders: stockroom_store::orders::OrdersStore {
+        PlaceOrder = "place_order", "POST /orders" => place_order,
+        ListOrders = "list_orders", "GET /orders" => list_orders,
+        GetOrder = "get_order", "GET /orders/{id}" => get_order,
+        UpdateOrderStatus = "update_order_status", "PATCH /orders/{id}" => update_order_status,
+        CancelOrder = "cancel_order", "POST /orders/{id}/cancel" => cancel_order,
     }
 }

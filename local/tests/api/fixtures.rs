@@ -104,9 +104,14 @@ async fn every_stream_sample_runs_through_its_consumer_and_notifies_once() {
         let store = Store::embedded(SqliteStore::in_memory().unwrap());
         let text = std::fs::read_to_string(workspace().join("events").join(file)).unwrap();
         let event: aws_lambda_events::event::dynamodb::Event = serde_json::from_str(&text).unwrap();
-        let binary = file.trim_end_matches(".json");
-        let consumer = stockroom_notifications::StreamConsumer::for_binary(binary)
-            .unwrap_or_else(|| panic!("{file}: no stream consumer {binary}"));
+        let handler = file.trim_end_matches(".json");
+        let consumer = stockroom_notifications::StreamConsumer::named(handler)
+            .unwrap_or_else(|| panic!("{file}: no stream consumer {handler}"));
+        assert_eq!(
+            stockroom_notifications::StreamConsumer::for_event(&event),
+            Some(consumer),
+            "{file}: `cargo lambda invoke notifier` would pick another consumer for it"
+        );
         let consumers = stockroom_notifications::Consumers {
             store: store.notifications().unwrap(),
             notifier: std::sync::Arc::new(stockroom_notifications::notifier::LogNotifier),
@@ -162,7 +167,7 @@ async fn every_sample_event_runs_through_its_handler_with_the_documented_result(
             .iter()
             .find(|r| r.key() == route_key)
             .unwrap_or_else(|| panic!("{file}: routeKey {route_key:?} is not a template route"));
-        let handler = stockroom_local::registry::for_binary(&route.binary).unwrap();
+        let handler = stockroom_local::registry::named(&route.handler).unwrap();
         // A protected route's sample carries the claims its authorizer would have verified, as
         // API Gateway passes them; a public route's has none.
         let claims = &event["requestContext"]["authorizer"]["jwt"]["claims"];

@@ -84,6 +84,7 @@ proptest! {
             method: String::from("POST"),
             path: String::from("/products/{id}"),
             function: String::from("F"),
+            handler: String::from("f"),
             binary: String::from("f"),
             authorizer: Some(String::from("ShopJwt")),
         };

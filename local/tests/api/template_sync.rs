@@ -1,6 +1,6 @@
-//! template.yaml is the single source of truth for routes and stream sources: the dev server's
-//! handlers, its stream consumers and the `cargo lambda watch` router must name exactly its
-//! routes, sources and binaries.
+//! template.yaml is the single source of truth for routes and stream sources: the services'
+//! endpoints (their handler names, routes and binaries), the stream consumers and the `cargo
+//! lambda watch` router must name exactly its functions, routes, sources and binaries.
 
 use std::collections::BTreeSet;
 
@@ -12,19 +12,32 @@ fn template_routes() -> Vec<stockroom_local::template::Route> {
 }
 
 #[test]
-fn every_template_route_has_a_handler_and_every_handler_a_route() {
-    let routes = template_routes();
-    let routed: BTreeSet<&str> = routes.iter().map(|r| r.binary.as_str()).collect();
-    let handled: BTreeSet<&str> = handlers().iter().map(|h| h.binary()).collect();
+fn every_template_route_has_its_handler_in_its_binary_and_every_handler_a_route() {
+    // (route key, Handler, Binary): what API Gateway sends, what Lambda hands the binary as
+    // _HANDLER, and what sam build builds; from the template and from the code.
+    let routed: BTreeSet<(String, String, String)> = template_routes()
+        .into_iter()
+        .map(|r| (r.key(), r.handler, r.binary))
+        .collect();
+    let handled: BTreeSet<(String, String, String)> = handlers()
+        .iter()
+        .map(|h| {
+            (
+                h.route().to_owned(),
+                h.handler().to_owned(),
+                h.binary().to_owned(),
+            )
+        })
+        .collect();
     let unhandled: Vec<_> = routed.difference(&handled).collect();
     let unrouted: Vec<_> = handled.difference(&routed).collect();
     assert!(
         unhandled.is_empty(),
-        "template routes without a handler: {unhandled:?}"
+        "template functions (route, Handler, Binary) no service serves so: {unhandled:?}"
     );
     assert!(
         unrouted.is_empty(),
-        "handlers without a template route: {unrouted:?}"
+        "service endpoints (route, handler, binary) without such a template function: {unrouted:?}"
     );
 }
 
@@ -66,7 +79,7 @@ fn the_cargo_lambda_watch_router_matches_the_template() {
 }
 
 #[test]
-fn every_stream_source_has_a_consumer_binary_and_every_consumer_a_stream_source() {
+fn every_stream_source_has_a_consumer_in_its_binary_and_every_consumer_a_stream_source() {
     let sources =
         stockroom_local::template::load_stream_sources(&workspace().join("template.yaml")).unwrap();
     let mappings = stockroom_local::feed::Mapping::all(sources.clone()).unwrap();
@@ -77,11 +90,17 @@ fn every_stream_source_has_a_consumer_binary_and_every_consumer_a_stream_source(
             "no workspace binary {}",
             source.binary
         );
+        assert_eq!(
+            source.binary,
+            stockroom_notifications::StreamConsumer::BINARY,
+            "{}: the consumers' binary",
+            source.function
+        );
     }
-    let consumed: BTreeSet<&str> = mappings.iter().map(|m| m.consumer.binary()).collect();
+    let consumed: BTreeSet<&str> = mappings.iter().map(|m| m.consumer.handler()).collect();
     let consumers: BTreeSet<&str> = stockroom_notifications::StreamConsumer::ALL
         .iter()
-        .map(|c| c.binary())
+        .map(|c| c.handler())
         .collect();
     assert_eq!(
         consumed, consumers,
@@ -90,7 +109,7 @@ fn every_stream_source_has_a_consumer_binary_and_every_consumer_a_stream_source(
     // The orders and the inventory streams, each read by its consumer.
     let tables: BTreeSet<(&str, &str)> = mappings
         .iter()
-        .map(|m| (m.table.name, m.consumer.binary()))
+        .map(|m| (m.table.name, m.consumer.handler()))
         .collect();
     assert_eq!(
         tables,
@@ -100,4 +119,39 @@ fn every_stream_source_has_a_consumer_binary_and_every_consumer_a_stream_source(
         ]
         .into()
     );
+}
+
+/// `cargo lambda watch` runs a service's binary with no `_HANDLER` and sends every request with
+/// the route key `$default`: the binary must find each endpoint from the method and the path.
+#[test]
+fn a_binary_without_a_handler_name_finds_each_endpoint_by_method_and_path() {
+    fn check<O: stockroom_http::Endpoints>() {
+        for &op in O::all() {
+            let (method, template) = op.route().split_once(' ').unwrap();
+            let path: String = template
+                .split('/')
+                .map(|s| if s.starts_with('{') { "x-1" } else { s })
+                .collect::<Vec<_>>()
+                .join("/");
+            let req = http::Request::builder()
+                .method(method)
+                .uri(format!("http://localhost:9000{path}"))
+                .body(lambda_http::Body::Empty)
+                .unwrap();
+            let found = O::for_request(&req).map(|o| o.handler());
+            assert_eq!(found, Some(op.handler()), "{method} {path}");
+        }
+        let req = http::Request::builder()
+            .method("GET")
+            .uri("http://localhost:9000/no/such/route/here")
+            .body(lambda_http::Body::Empty)
+            .unwrap();
+        assert!(O::for_request(&req).is_none());
+    }
+    check::<stockroom_catalog::Operation>();
+    check::<stockroom_inventory::Operation>();
+    check::<stockroom_orders::Operation>();
+    check::<stockroom_carts::Operation>();
+    check::<stockroom_notifications::Operation>();
+    check::<stockroom_health::Operation>();
 }

@@ -17,7 +17,9 @@ mod response;
 pub use caller::{ADMIN_GROUP, Caller, Principal};
 pub use lambda_http::{Body, Request, Response};
 pub use observe::{observe, run};
-pub use operation::{BoxResponse, Endpoints, Open, OperationError, internal_error, respond, serve};
+pub use operation::{
+    BoxResponse, Endpoints, Open, OperationError, internal_error, respond, serve_binary,
+};
 pub use problem::{ApiError, ErrorKind, Problem, error_response};
 pub use request::{
     MAX_BODY_BYTES, QueryParams, RequestError, customer_field, json_body, path_param, sent,

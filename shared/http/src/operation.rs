@@ -1,8 +1,9 @@
 //! How a service's endpoints are wired, once: each service lists its operations with
-//! [`operations!`] (an enum with one variant per function binary), and every way of reaching a
-//! handler goes through that enum's [`Endpoints`]: a function's main
-//! (`stockroom_http::serve(stockroom_orders::Operation::PlaceOrder)`), the dev server and
-//! `cargo lambda watch` (through the dev server's registry), the bench and the tests.
+//! [`operations!`] (an enum with one variant per Lambda function, naming its handler and its
+//! route), and every way of reaching a handler goes through that enum's [`Endpoints`]: the
+//! service's one binary (`stockroom_http::serve_binary::<stockroom_orders::Operation>()`), which
+//! every function of the service runs with its own `Handler`, the dev server (through its
+//! registry), `cargo lambda watch`, the bench and the tests.
 //!
 //! Handlers return `Result<Response<Body>, TheirError>`; the edge turns the error into a
 //! problem response ([`error_response`]), so no handler formats one itself.
@@ -40,15 +41,51 @@ impl Open for stockroom_store::Store {
     }
 }
 
-/// A service's endpoints: each the handler of one function binary (its template.yaml
-/// `Metadata.BuildProperties.Binary`).
+/// A service's endpoints: each one Lambda function, which runs the service's one binary
+/// (template.yaml's `Metadata.BuildProperties.Binary`) with this endpoint's handler name as its
+/// `Handler`.
 pub trait Endpoints: Copy + Send + Sync + 'static {
+    /// The cargo-lambda binary every endpoint of the service is built into (`catalog`).
+    const BINARY: &'static str;
     /// What the handlers are called with.
     type Store: Open;
     /// Every endpoint of the service.
     fn all() -> &'static [Self];
-    /// The binary (and so the Lambda function) this endpoint is.
-    fn binary(self) -> &'static str;
+    /// The handler name: the function's template.yaml `Handler`, which Lambda hands the binary
+    /// as `_HANDLER` (`get_product`).
+    fn handler(self) -> &'static str;
+    /// The route API Gateway sends it, as a route key: `GET /products/{id}`.
+    fn route(self) -> &'static str;
+    /// The endpoint whose handler name is `handler`.
+    fn named(handler: &str) -> Option<Self> {
+        Self::all()
+            .iter()
+            .copied()
+            .find(|op| op.handler() == handler)
+    }
+    /// The endpoint `req` is for, by its route key (`GET /products/{id}`, as API Gateway and
+    /// the `events/` samples send it) or else its method and path: how the binary serves
+    /// `cargo lambda watch`, which sets no `_HANDLER` and sends the route key `$default`.
+    fn for_request(req: &lambda_http::Request) -> Option<Self> {
+        use lambda_http::RequestExt as _;
+        use lambda_http::request::RequestContext;
+        if let Some(RequestContext::ApiGatewayV2(context)) = req.request_context_ref()
+            && let Some(key) = context.route_key.as_deref()
+            && key != "$default"
+        {
+            return Self::all().iter().copied().find(|op| op.route() == key);
+        }
+        let path: Vec<&str> = req
+            .uri()
+            .path()
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
+        Self::all()
+            .iter()
+            .copied()
+            .find(|op| route_matches(op.route(), req.method().as_str(), &path))
+    }
     /// What the service's handlers take: its port of `Store`.
     type Port: Send + Sync + 'static;
     /// The service's port of `store`. A function takes it once, at cold start, so a
@@ -67,24 +104,64 @@ pub trait Endpoints: Copy + Send + Sync + 'static {
     ) -> BoxResponse<'a>;
 }
 
-/// Runs `operation` as this process's Lambda function: telemetry first, then its store, opened
-/// once, and the service's port of it, then every request through [`crate::run`]; the time each of those took at cold start
-/// is logged once ([`stockroom_telemetry::init`]). All an API function's main does:
+/// Whether the route key `route` (`GET /products/{id}`) is `method` on `path` (its segments).
+fn route_matches(route: &str, method: &str, path: &[&str]) -> bool {
+    let Some((route_method, template)) = route.split_once(' ') else {
+        return false;
+    };
+    let template: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
+    route_method.eq_ignore_ascii_case(method)
+        && template.len() == path.len()
+        && template
+            .iter()
+            .zip(path)
+            .all(|(t, p)| (t.starts_with('{') && t.ends_with('}')) || t == p)
+}
+
+/// Runs this process as the Lambda function of the service `O` that Lambda names in `_HANDLER`
+/// (the function's template.yaml `Handler`): every function of a service runs the one binary,
+/// so a fresh `sam build` links one binary per service rather than one per endpoint. A name
+/// that is none of the service's handlers fails the init, saying which are. Without
+/// `_HANDLER` (`cargo lambda watch` and `cargo lambda invoke`, which set none), each request
+/// goes to the endpoint of its route ([`Endpoints::for_request`]), and one of no route here is
+/// a 404. All a service binary's main does:
 ///
 /// ```ignore
 /// fn main() -> Result<(), lambda_http::Error> {
-///     stockroom_http::serve(stockroom_orders::Operation::PlaceOrder)
+///     stockroom_http::serve_binary::<stockroom_orders::Operation>()
 /// }
 /// ```
 ///
 /// # Errors
-/// When the store cannot be opened, lacks what the endpoint uses, or the runtime API fails.
-pub fn serve<O: Endpoints>(operation: O) -> Result<(), lambda_runtime::Error> {
+/// When `_HANDLER` names no endpoint of `O`, the store cannot be opened or lacks what the
+/// service uses, or the runtime API fails.
+pub fn serve_binary<O: Endpoints>() -> Result<(), lambda_runtime::Error> {
+    let named = std::env::var("_HANDLER").ok();
     stockroom_telemetry::lambda::start(|| async move {
+        let only = match named {
+            Some(name) => Some(O::named(&name).ok_or_else(|| unknown_handler::<O>(&name))?),
+            None => None,
+        };
         let port = O::port(&O::Store::open().await?)?;
         stockroom_telemetry::init::finish("store");
-        crate::run(|caller, req| operation.call(&port, caller, req)).await
+        crate::run(|caller, req| match only.or_else(|| O::for_request(&req)) {
+            Some(operation) => operation.call(&port, caller, req),
+            None => Box::pin(async {
+                Problem::new(ErrorKind::NotFound, "No such route.").into_response()
+            }),
+        })
+        .await
     })
+}
+
+/// The init error of a function whose `Handler` is none of its binary's.
+fn unknown_handler<O: Endpoints>(name: &str) -> anyhow::Error {
+    let known: Vec<&str> = O::all().iter().map(|op| op.handler()).collect();
+    anyhow::anyhow!(
+        "the function's Handler (_HANDLER) is {name:?}, which the {} binary does not serve; its handlers are {}",
+        O::BINARY,
+        known.join(", ")
+    )
 }
 
 /// A handler's result as a response: success as it is, an error through [`error_response`].
@@ -155,17 +232,19 @@ macro_rules! api_error {
     };
 }
 
-/// A service's endpoint list, written once: an enum with one variant per function binary and
-/// its [`Endpoints`] implementation. The header names the store and the one port the service's
-/// handlers take, by its accessor and its trait (`orders: OrdersStore` is `store.orders()`, an
-/// `Arc<dyn OrdersStore>`); each entry names the variant, its binary and its handler, an
+/// A service's endpoint list, written once: an enum with one variant per Lambda function and
+/// its [`Endpoints`] implementation. The header names the service's binary, the store and the
+/// one port the service's handlers take, by its accessor and its trait (`orders: OrdersStore`
+/// is `store.orders()`, an `Arc<dyn OrdersStore>`); each entry names the variant, its handler
+/// name, its route and its handler, an
 /// `async fn(&dyn Port, Caller, Request) -> Result<Response<Body>, E>` with `E:` [`ApiError`].
+/// A test in local/ checks every name and route against template.yaml.
 ///
 /// ```ignore
 /// operations! {
-///     pub enum Operation for stockroom_store::Store, port orders: stockroom_store::orders::OrdersStore {
-///         PlaceOrder = "place_order" => place_order,
-///         GetOrder = "get_order" => get_order,
+///     pub enum Operation in "orders" for stockroom_store::Store, port orders: stockroom_store::orders::OrdersStore {
+///         PlaceOrder = "place_order", "POST /orders" => place_order,
+///         GetOrder = "get_order", "GET /orders/{id}" => get_order,
 ///     }
 /// }
 /// ```
@@ -173,8 +252,8 @@ macro_rules! api_error {
 macro_rules! operations {
     (
         $(#[$meta:meta])*
-        $vis:vis enum $name:ident for $store:ty, port $port:ident: $trait:path {
-            $( $(#[$vmeta:meta])* $variant:ident = $binary:literal => $handler:path ),* $(,)?
+        $vis:vis enum $name:ident in $binary:literal for $store:ty, port $port:ident: $trait:path {
+            $( $(#[$vmeta:meta])* $variant:ident = $handler_name:literal, $route:literal => $handler:path ),* $(,)?
         }
     ) => {
         $(#[$meta])*
@@ -184,6 +263,7 @@ macro_rules! operations {
         }
 
         impl $crate::Endpoints for $name {
+            const BINARY: &'static str = $binary;
             type Store = $store;
             type Port = ::std::sync::Arc<dyn $trait>;
 
@@ -191,9 +271,15 @@ macro_rules! operations {
                 &[$(Self::$variant),*]
             }
 
-            fn binary(self) -> &'static str {
+            fn handler(self) -> &'static str {
                 match self {
-                    $(Self::$variant => $binary,)*
+                    $(Self::$variant => $handler_name,)*
+                }
+            }
+
+            fn route(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $route,)*
                 }
             }
 

@@ -20,7 +20,7 @@ pub fn workspace() -> std::path::PathBuf {
 /// A binary target of a workspace package.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CargoBin {
-    /// The binary's name: a function's `Metadata.BuildProperties.Binary`.
+    /// The binary's name: a function's `Metadata.BuildProperties.Binary` (`catalog`).
     pub name: String,
     /// The package that has it (`stockroom-catalog`).
     pub package: String,

@@ -1,5 +1,5 @@
-//! The `health` Lambda function; see the crate docs for the pattern.
+//! The `health` binary: the `GET /health` function.
 
 fn main() -> Result<(), lambda_http::Error> {
-    stockroom_http::serve(stockroom_health::Operation::Health)
+    stockroom_http::serve_binary::<stockroom_health::Operation>()
 }

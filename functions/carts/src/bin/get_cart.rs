@@ -1,5 +1,0 @@
-//! The `get_cart` Lambda function; see the crate docs for the pattern.
-
-fn main() -> Result<(), lambda_http::Error> {
-    stockroom_http::serve(stockroom_carts::Operation::GetCart)
-}

@@ -1,0 +1,6 @@
+//! The `inventory` binary: every inventory API function runs it, each with its own `Handler` (see
+//! `stockroom_http::serve_binary`).
+
+fn main() -> Result<(), lambda_http::Error> {
+    stockroom_http::serve_binary::<stockroom_inventory::Operation>()
+}

@@ -1,5 +1,0 @@
-//! The `list_orders` Lambda function; see the crate docs for the pattern.
-
-fn main() -> Result<(), lambda_http::Error> {
-    stockroom_http::serve(stockroom_orders::Operation::ListOrders)
-}
