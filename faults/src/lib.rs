@@ -11,4 +11,4 @@ pub mod rng;
 pub mod run;
 pub mod shop;
 
-pub use proxy::{Fault, FaultProxy, Plan};
+pub use proxy::{Access, Fault, FaultProxy, Plan, accesses};

@@ -20,7 +20,7 @@
 //! HTTP/1.1 only, with `content-length` bodies: what the AWS SDK sends to a plain-HTTP
 //! endpoint.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -215,6 +215,59 @@ struct State {
     /// Requests per operation since the plan was set (for the script).
     seen: BTreeMap<String, u64>,
     counts: Counts,
+    /// What the requests asked of which table, as IAM authorises it, since last taken.
+    accesses: BTreeSet<Access>,
+}
+
+/// One IAM action on one table, as DynamoDB authorises a request: `("dynamodb:PutItem",
+/// "orders-01J...")`, or on an index, `("dynamodb:Query", "catalog-01J.../index/by-entity")`.
+/// A transaction is authorised item by item (`PutItem`, `UpdateItem`, `DeleteItem`,
+/// `ConditionCheckItem`; `GetItem` for `TransactGetItems`): IAM has no action for it.
+pub type Access = (String, String);
+
+/// The [`Access`]es of one request of `operation` with `body`.
+pub fn accesses(operation: &str, body: &[u8]) -> Vec<Access> {
+    let Ok(body) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
+    let access = |action: &str, table: &serde_json::Value| {
+        table
+            .as_str()
+            .map(|table| (format!("dynamodb:{action}"), table.to_owned()))
+    };
+    match operation {
+        "TransactWriteItems" | "TransactGetItems" => body["TransactItems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| {
+                let (kind, inner) = item.as_object()?.iter().next()?;
+                let action = match kind.as_str() {
+                    "Put" => "PutItem",
+                    "Update" => "UpdateItem",
+                    "Delete" => "DeleteItem",
+                    "ConditionCheck" => "ConditionCheckItem",
+                    "Get" => "GetItem",
+                    _ => return None,
+                };
+                access(action, &inner["TableName"])
+            })
+            .collect(),
+        "BatchGetItem" | "BatchWriteItem" => body["RequestItems"]
+            .as_object()
+            .into_iter()
+            .flat_map(|items| items.keys())
+            .map(|table| (format!("dynamodb:{operation}"), table.clone()))
+            .collect(),
+        _ => {
+            let table = match (body["TableName"].as_str(), body["IndexName"].as_str()) {
+                (Some(table), Some(index)) => format!("{table}/index/{index}"),
+                (Some(table), None) => table.to_owned(),
+                (None, _) => return Vec::new(),
+            };
+            vec![(format!("dynamodb:{operation}"), table)]
+        }
+    }
 }
 
 impl State {
@@ -336,6 +389,18 @@ impl FaultProxy {
         state.seen.clear();
     }
 
+    /// The [`Access`]es of the requests since the last call: what a function that made them
+    /// needs its policy to allow.
+    pub fn take_accesses(&self) -> BTreeSet<Access> {
+        std::mem::take(
+            &mut self
+                .state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .accesses,
+        )
+    }
+
     /// What it has forwarded and injected so far.
     pub fn counts(&self) -> Counts {
         self.state
@@ -382,6 +447,7 @@ async fn connection(
         let operation = request.operation();
         let (fault, slow) = {
             let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+            state.accesses.extend(accesses(&operation, &request.body));
             (state.decide(&operation), state.plan.slow)
         };
         match fault {

@@ -89,8 +89,8 @@ struct Function<'a> {
     binary: String,
 }
 
-/// Every `AWS::Serverless::Function` of the template with its logical id, its handler and its
-/// binary.
+/// Every `AWS::Serverless::Function` of the template built from the workspace (all but those
+/// with `InlineCode`) with its logical id, its handler and its binary.
 fn functions(doc: &Value) -> anyhow::Result<Vec<Function<'_>>> {
     let resources = doc["Resources"]
         .as_mapping()
@@ -104,6 +104,10 @@ fn functions(doc: &Value) -> anyhow::Result<Vec<Function<'_>>> {
             .as_str()
             .context("a resource name is not a string")?
             .to_owned();
+        // Not one of the workspace's binaries: the release hook, whose code is in the template.
+        if !resource["Properties"]["InlineCode"].is_null() {
+            continue;
+        }
         let binary = resource["Metadata"]["BuildProperties"]["Binary"]
             .as_str()
             .with_context(|| format!("{function} has no Metadata.BuildProperties.Binary"))?

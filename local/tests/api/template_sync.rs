@@ -155,3 +155,95 @@ fn a_binary_without_a_handler_name_finds_each_endpoint_by_method_and_path() {
     check::<stockroom_notifications::Operation>();
     check::<stockroom_health::Operation>();
 }
+
+/// The release hook's probes (template.yaml's `PreTrafficHookFunction` `PROBES`), sent as the
+/// hook sends them (no token, every path parameter `probe`), get the answer the hook expects
+/// from the handlers every function runs; and a stream consumer's empty batch fails nothing.
+/// scripts/test_template.py runs the hook's own code against stubbed AWS clients.
+#[tokio::test]
+async fn the_release_hooks_probes_get_the_answers_it_expects() {
+    use stockroom_store::Store;
+    use stockroom_store::sqlite::SqliteStore;
+    let text = std::fs::read_to_string(workspace().join("template.yaml")).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let probes = doc["Resources"]["PreTrafficHookFunction"]["Properties"]["Environment"]
+        ["Variables"]["PROBES"]
+        .as_str()
+        .unwrap();
+    let probes: std::collections::BTreeMap<String, String> = serde_json::from_str(probes).unwrap();
+    let store = Store::embedded(SqliteStore::in_memory().unwrap());
+    stockroom_local::seed::seed(&store).await.unwrap();
+    let mut probed = BTreeSet::new();
+    for (handler_name, probe) in &probes {
+        probed.insert(handler_name.as_str());
+        if probe == "stream" {
+            let consumer = stockroom_notifications::StreamConsumer::named(handler_name).unwrap();
+            let consumers = stockroom_notifications::Consumers {
+                store: store.notifications().unwrap(),
+                notifier: std::sync::Arc::new(stockroom_notifications::notifier::LogNotifier),
+                low_stock_threshold: 10,
+            };
+            let event = serde_json::from_value(serde_json::json!({"Records": []})).unwrap();
+            let answer = consumer.handle(&consumers, &event).await;
+            assert!(answer.batch_item_failures.is_empty(), "{handler_name}");
+            continue;
+        }
+        let mut parts = probe.split(' ');
+        let (method, route, status) = (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+        );
+        let params: serde_json::Map<String, serde_json::Value> = route
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| (name.to_owned(), serde_json::Value::from("probe")))
+            .collect();
+        let path: Vec<&str> = route
+            .split('/')
+            .map(|s| if s.starts_with('{') { "probe" } else { s })
+            .collect();
+        let path = path.join("/");
+        let key = format!("{method} {route}");
+        let event = serde_json::json!({
+            "version": "2.0", "routeKey": key, "rawPath": path, "rawQueryString": "",
+            "headers": {"accept": "application/json"},
+            "requestContext": {
+                "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                         "sourceIp": "127.0.0.1", "userAgent": "pre-traffic"},
+                "routeKey": key, "stage": "$default", "requestId": "pre-traffic", "timeEpoch": 0
+            },
+            "pathParameters": params, "isBase64Encoded": false
+        });
+        let handler = stockroom_local::registry::named(handler_name).unwrap();
+        assert_eq!(
+            handler.route(),
+            key,
+            "{handler_name}'s probe is for another route"
+        );
+        let request = stockroom_local::event::into_request(event).unwrap();
+        let response = stockroom_http::observe(request, |caller, request| {
+            handler.call(&store, caller, request)
+        })
+        .await;
+        assert_eq!(
+            response.status().as_str(),
+            status,
+            "{handler_name}: {probe}: {:?}",
+            response.body()
+        );
+    }
+    let handled: BTreeSet<&str> = handlers()
+        .iter()
+        .map(|h| h.handler())
+        .chain(
+            stockroom_notifications::StreamConsumer::ALL
+                .iter()
+                .map(|c| c.handler()),
+        )
+        .collect();
+    assert_eq!(
+        probed, handled,
+        "every function has a probe, and every probe a function"
+    );
+}
