@@ -179,14 +179,9 @@ pub fn routes(template: &str) -> anyhow::Result<Vec<Route>> {
     let doc: Value = serde_yaml::from_str(template).context("template.yaml is not valid YAML")?;
     let apis = default_authorizers(&doc);
     let mut routes = Vec::new();
-    for Function {
-        name: function,
-        resource,
-        handler,
-        binary,
-    } in functions(&doc)?
-    {
-        for event in events(resource, "HttpApi") {
+    for f in functions(&doc)? {
+        let function = &f.name;
+        for event in events(f.resource, "HttpApi") {
             let props = &event["Properties"];
             let (Some(method), Some(path)) = (props["Method"].as_str(), props["Path"].as_str())
             else {
@@ -196,8 +191,8 @@ pub fn routes(template: &str) -> anyhow::Result<Vec<Route>> {
                 method: method.to_ascii_uppercase(),
                 path: path.to_owned(),
                 function: function.clone(),
-                handler: handler.clone(),
-                binary: binary.clone(),
+                handler: f.handler.clone(),
+                binary: f.binary.clone(),
                 authorizer: authorizer(props, &apis),
             });
         }
@@ -231,14 +226,9 @@ fn stream_table(stream: &Value) -> Option<String> {
 pub fn stream_sources(template: &str) -> anyhow::Result<Vec<StreamSource>> {
     let doc: Value = serde_yaml::from_str(template).context("template.yaml is not valid YAML")?;
     let mut sources = Vec::new();
-    for Function {
-        name: function,
-        resource,
-        handler,
-        binary,
-    } in functions(&doc)?
-    {
-        for event in events(resource, "DynamoDB") {
+    for f in functions(&doc)? {
+        let function = &f.name;
+        for event in events(f.resource, "DynamoDB") {
             let props = &event["Properties"];
             let table = stream_table(&props["Stream"]).with_context(|| {
                 format!("{function}'s DynamoDB event's Stream is not !GetAtt <Table>.StreamArn")
@@ -246,8 +236,8 @@ pub fn stream_sources(template: &str) -> anyhow::Result<Vec<StreamSource>> {
             let number = |key: &str| props[key].as_u64();
             sources.push(StreamSource {
                 function: function.clone(),
-                handler: handler.clone(),
-                binary: binary.clone(),
+                handler: f.handler.clone(),
+                binary: f.binary.clone(),
                 table,
                 batch_size: number("BatchSize").map_or(100, |n| n as usize),
                 max_retries: number("MaximumRetryAttempts")
