@@ -6,7 +6,7 @@ stage and a dev stage, and the pre-traffic hook's own code run against stubbed A
 
 What each function's policy may do is checked against what its code calls by
 faults/tests/permissions.rs (cargo test, on moto); here, that SAM adds nothing to those policies
-but the logging and tracing managed policies, and that nothing is public but the four public routes.
+but the logging and tracing managed policies, and that nothing is public but the public routes (health, the catalog reads, the console's files).
 """
 
 import contextlib
@@ -25,7 +25,10 @@ logging.disable(logging.WARNING)  # the translator's feature-toggle chatter
 from translate_template import source, translated  # noqa: E402
 
 HOOK = "PreTrafficHookFunction"
-PUBLIC = {("GET", "/health"), ("GET", "/products"), ("GET", "/products/{id}"), ("GET", "/products/{id}/prices")}
+# The health check, the catalog reads, and the console's pages and files (WebFunction: they hold
+# no data; every call they make carries the signed-in user's token).
+PUBLIC = {("GET", "/health"), ("GET", "/products"), ("GET", "/products/{id}"), ("GET", "/products/{id}/prices"),
+          ("GET", "/{proxy+}")}
 MANAGED = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
@@ -56,7 +59,7 @@ class Releases(unittest.TestCase):
     def test_every_function_is_released_through_its_live_alias_with_alarms_and_the_hook(self):
         for stage, resources in STAGES.items():
             functions = shop_functions(resources)
-            self.assertEqual(len(functions), 28, stage)
+            self.assertEqual(len(functions), 29, stage)
             aliases = of_type(resources, "AWS::Lambda::Alias")
             groups = of_type(resources, "AWS::CodeDeploy::DeploymentGroup")
             self.assertEqual(len(groups), len(functions), f"{stage}: one deployment group per function, none for the hook")
@@ -92,7 +95,7 @@ class Releases(unittest.TestCase):
         resources = STAGES["prod"]
         body = next(iter(of_type(resources, "AWS::ApiGatewayV2::Api").values()))["Properties"]["Body"]
         uris = [op["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"] for ops in body["paths"].values() for op in ops.values()]
-        self.assertEqual(len(uris), 26)
+        self.assertEqual(len(uris), 27)
         for uri in uris:
             self.assertRegex(uri, r"/functions/\$\{\w+FunctionAliaslive\}/invocations$")
         for name, perm in of_type(resources, "AWS::Lambda::Permission").items():
@@ -104,7 +107,7 @@ class Releases(unittest.TestCase):
 
 
 class Exposure(unittest.TestCase):
-    def test_only_the_four_public_routes_skip_the_jwt_authorizer(self):
+    def test_only_the_public_routes_skip_the_jwt_authorizer(self):
         body = next(iter(of_type(STAGES["prod"], "AWS::ApiGatewayV2::Api").values()))["Properties"]["Body"]
         public = set()
         for path, ops in body["paths"].items():

@@ -4,7 +4,6 @@
 //! ([`feed`]). No AWS, no Docker.
 
 pub mod auth;
-pub mod docs;
 pub mod event;
 pub mod feed;
 pub mod registry;

@@ -1,5 +1,5 @@
 //! The HTTP side of the dev server: routing by template.yaml, in-process invocation, and the
-//! server's own pages (`/openapi.yaml`, `/docs`).
+//! server's own pages (`/openapi.yaml`, `/metrics`, the JWKS, and `POST /dev/token`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,6 +33,8 @@ pub struct App {
     pub authorizer: Authorizer,
     /// That key's public half, served at `/.well-known/jwks.json`.
     pub jwks: serde_json::Value,
+    /// The signing key, for `POST /dev/token`: the console's local sign-in.
+    pub keys: SigningKeyPair,
     /// The Prometheus registry `GET /metrics` renders, when this process installed one.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
@@ -69,6 +71,7 @@ impl App {
             openapi,
             authorizer: keys.authorizer(),
             jwks: keys.jwks(),
+            keys: keys.clone(),
             metrics: None,
         })
     }
@@ -78,9 +81,9 @@ impl App {
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/openapi.yaml", axum::routing::get(openapi))
-        .route("/docs", axum::routing::get(docs))
         .route("/metrics", axum::routing::get(metrics))
         .route("/.well-known/jwks.json", axum::routing::get(jwks))
+        .route("/dev/token", axum::routing::post(dev_token))
         .fallback(invoke)
         .with_state(app)
 }
@@ -93,17 +96,40 @@ async fn openapi(State(app): State<Arc<App>>) -> Response {
         .into_response()
 }
 
-async fn docs(State(app): State<Arc<App>>) -> Response {
-    match crate::docs::render(&app.openapi) {
-        Ok(html) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
-        Err(err) => {
-            tracing::error!(error = %format!("{err:#}"), "failed to render /docs");
-            problem(Problem::new(
-                ErrorKind::Internal,
-                "The API description could not be rendered.",
-            ))
-        }
+/// `POST /dev/token {"sub": "cust-ada", "admin": false}`: a one-hour token for that customer
+/// (in the admin group if `admin`), as `cargo dev token` prints: the console's sign-in on the
+/// dev server. Only the dev server mints tokens; in AWS the console signs in with Cognito.
+async fn dev_token(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Ask {
+        sub: String,
+        #[serde(default)]
+        admin: bool,
     }
+    let ask: Ask = match serde_json::from_slice(&body) {
+        Ok(ask) => ask,
+        Err(err) => {
+            return problem(Problem::new(
+                ErrorKind::MalformedBody,
+                format!("Send {{\"sub\": \"<customer id>\", \"admin\": false}}: {err}."),
+            ));
+        }
+    };
+    if let Err(err) = stockroom_domain::orders::CustomerId::parse_field("sub", &ask.sub) {
+        return problem(
+            Problem::new(ErrorKind::Validation, "sub cannot be a customer id.")
+                .with_errors(vec![err]),
+        );
+    }
+    let now = chrono::Utc::now().timestamp();
+    let token = app.keys.token(&ask.sub, ask.admin, now, 3600);
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::json!({"token": token, "sub": ask.sub, "admin": ask.admin, "expires_in": 3600})
+            .to_string(),
+    )
+        .into_response()
 }
 
 /// The metrics in Prometheus text format: the dev server's stand-in for CloudWatch's EMF.

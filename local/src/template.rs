@@ -29,7 +29,9 @@ impl Route {
         format!("{} {}", self.method, self.path)
     }
 
-    /// The path parameters if `path` (percent-decoded segments) matches this route's path.
+    /// The path parameters if `path` (percent-decoded segments) matches this route's path. A
+    /// last segment `{name+}` (API Gateway's greedy parameter) takes the rest of the path, one
+    /// segment or more, as `name`.
     pub fn matches(&self, path: &[String]) -> Option<Vec<(String, String)>> {
         let pattern: Vec<&str> = self
             .path
@@ -37,6 +39,23 @@ impl Route {
             .split('/')
             .filter(|s| !s.is_empty())
             .collect();
+        if let Some(name) = pattern
+            .last()
+            .and_then(|p| p.strip_prefix('{'))
+            .and_then(|p| p.strip_suffix("+}"))
+        {
+            let fixed = pattern.len() - 1;
+            if path.len() <= fixed {
+                return None;
+            }
+            let head = Self {
+                path: pattern[..fixed].join("/"),
+                ..self.clone()
+            };
+            let mut params = head.matches(&path[..fixed])?;
+            params.push((name.to_owned(), path[fixed..].join("/")));
+            return Some(params);
+        }
         if pattern.len() != path.len() {
             return None;
         }
@@ -52,12 +71,15 @@ impl Route {
         Some(params)
     }
 
-    /// How many literal segments: API Gateway prefers the route with more of them.
-    pub fn specificity(&self) -> usize {
-        self.path
+    /// How API Gateway ranks the routes that match, highest first: one without a greedy
+    /// parameter before one with it, then the one with more literal segments.
+    pub fn specificity(&self) -> (bool, usize) {
+        let literal = self
+            .path
             .split('/')
             .filter(|s| !s.is_empty() && !s.starts_with('{'))
-            .count()
+            .count();
+        (!self.path.ends_with("+}"), literal)
     }
 }
 

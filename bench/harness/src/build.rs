@@ -182,7 +182,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn health_is_the_one_function_without_a_store() {
+    fn health_and_web_are_the_functions_without_a_store() {
         let functions = crate::args::template_functions().unwrap();
         let functions: Vec<&str> = functions.iter().map(String::as_str).collect();
         let stored = with_store(&functions).unwrap();
@@ -190,6 +190,6 @@ mod tests {
             .into_iter()
             .filter(|f| !stored.contains(f))
             .collect();
-        assert_eq!(storeless, ["health"]);
+        assert_eq!(storeless, ["health", "web"]);
     }
 }

@@ -384,22 +384,47 @@ async fn health_docs_and_the_spec_are_served() {
     assert_eq!(spec.status(), StatusCode::OK);
     assert!(spec.text().await.unwrap().contains("/products/{id}/prices"));
 
-    let docs = s.get("/docs").await;
-    assert_eq!(docs.status(), StatusCode::OK);
-    assert!(
-        docs.headers()["content-type"]
+    // The interactive docs (Swagger UI, vendored) and the console: pages and the files they
+    // load, all from the server itself; tests/browser drives them in Chromium.
+    for page in ["/docs", "/shop", "/admin"] {
+        let response = s.get(page).await;
+        assert_eq!(response.status(), StatusCode::OK, "{page}");
+        let content_type = response.headers()["content-type"]
             .to_str()
             .unwrap()
-            .starts_with("text/html")
-    );
-    let html = docs.text().await.unwrap();
-    for operation in ["list_products", "create_product", "get_product_prices"] {
-        assert!(html.contains(operation), "/docs does not show {operation}");
+            .to_owned();
+        assert!(
+            content_type.starts_with("text/html"),
+            "{page}: {content_type}"
+        );
+        let html = response.text().await.unwrap();
+        assert!(!html.contains("src=\"http"), "{page} must work offline");
     }
-    assert!(
-        !html.contains("<script src=\"http"),
-        "/docs must work offline"
-    );
+    let bundle = s
+        .get("/static/vendor/swagger-ui/swagger-ui-bundle.js")
+        .await;
+    assert_eq!(bundle.status(), StatusCode::OK);
+    let missing = s.get("/static/no-such-file.js").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_dev_server_mints_console_tokens_the_api_accepts() {
+    let s = Server::start().await;
+    let minted = s
+        .as_token(None)
+        .post("/dev/token", &json!({"sub": "cust-web", "admin": false}))
+        .await;
+    assert_eq!(minted.status(), StatusCode::OK);
+    let minted: Value = minted.json().await.unwrap();
+    let token = minted["token"].as_str().unwrap().to_owned();
+    let orders = s.as_token(Some(token)).get("/orders").await;
+    assert_eq!(orders.status(), StatusCode::OK);
+    let bad = s
+        .as_token(None)
+        .post("/dev/token", &json!({"sub": "not a customer id!"}))
+        .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]

@@ -140,3 +140,32 @@ async fn bad_filters_are_a_400_naming_each_and_unknown_orders_list_nothing() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_customer_lists_the_notifications_of_their_own_order_and_no_one_elses() {
+    let s = Server::with_products(&[("sku-mug", 1250, "USD", Some(50))]).await;
+    let order = place(&s, "sku-mug", 1).await;
+    wait_for(&s, &format!("order_id={order}"), 1).await;
+    let ada = s.as_customer("cust-ada", false);
+    let response = ada.get(&format!("/notifications?order_id={order}")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page: Value = response.json().await.unwrap();
+    assert_eq!(
+        kinds(page["items"].as_array().unwrap()),
+        ["order_confirmation"]
+    );
+    // Another customer naming Ada's order sees nothing, as for an order that does not exist.
+    let bob = s.as_customer("cust-bob", false);
+    let response = bob.get(&format!("/notifications?order_id={order}")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page: Value = response.json().await.unwrap();
+    assert!(page["items"].as_array().unwrap().is_empty(), "{page}");
+    // Without an order, a customer may list nothing.
+    let refused = problem(ada.get("/notifications").await, StatusCode::FORBIDDEN).await;
+    assert!(
+        refused["detail"].as_str().unwrap().contains("order_id"),
+        "{refused}"
+    );
+    let refused = ada.get("/notifications?kind=low_stock").await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}

@@ -10,6 +10,7 @@ use stockroom_store::testing::workspace;
 /// `(file, status it must answer with, text the body must contain)`.
 const EXPECTED: &[(&str, u16, &str)] = &[
     ("health.json", 200, r#""status":"ok""#),
+    ("web.json", 200, "<title>Stockroom shop</title>"),
     ("list_products.json", 200, r#""id":"sku-kettle""#),
     ("create_product.json", 201, r#""id":"sku-teapot""#),
     ("create_product_form_encoded.json", 415, "application/json"),

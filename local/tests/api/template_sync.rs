@@ -64,9 +64,14 @@ fn the_cargo_lambda_watch_router_matches_the_template() {
     let mut watch = BTreeSet::new();
     for (path, routes) in router {
         for route in routes.as_array().unwrap() {
+            // cargo-lambda's router (matchit) writes API Gateway's greedy `{name+}` `{*name}`.
+            let path = match path.split_once("{*") {
+                Some((head, name)) => format!("{head}{{{}+}}", name.trim_end_matches('}')),
+                None => path.clone(),
+            };
             watch.insert((
                 route["method"].as_str().unwrap().to_owned(),
-                path.clone(),
+                path,
                 route["function"].as_str().unwrap().to_owned(),
             ));
         }
@@ -197,7 +202,12 @@ async fn the_release_hooks_probes_get_the_answers_it_expects() {
         let params: serde_json::Map<String, serde_json::Value> = route
             .split('/')
             .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| (name.to_owned(), serde_json::Value::from("probe")))
+            .map(|name| {
+                (
+                    name.trim_end_matches('+').to_owned(),
+                    serde_json::Value::from("probe"),
+                )
+            })
             .collect();
         let path: Vec<&str> = route
             .split('/')

@@ -105,13 +105,19 @@ pub trait Endpoints: Copy + Send + Sync + 'static {
 }
 
 /// Whether the route key `route` (`GET /products/{id}`) is `method` on `path` (its segments).
+/// A last segment `{name+}` (API Gateway's greedy parameter) takes one or more segments.
 fn route_matches(route: &str, method: &str, path: &[&str]) -> bool {
     let Some((route_method, template)) = route.split_once(' ') else {
         return false;
     };
     let template: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
+    let fits = if template.last().is_some_and(|t| t.ends_with("+}")) {
+        path.len() >= template.len()
+    } else {
+        template.len() == path.len()
+    };
     route_method.eq_ignore_ascii_case(method)
-        && template.len() == path.len()
+        && fits
         && template
             .iter()
             .zip(path)
