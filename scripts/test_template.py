@@ -159,6 +159,32 @@ class Exposure(unittest.TestCase):
                             self.assertNotEqual(target, "*")
 
 
+class ConsoleSignIn(unittest.TestCase):
+    def test_console_url_adds_a_pkce_only_client_the_authorizer_accepts_and_tells_the_pages(self):
+        url = "https://abc123.execute-api.eu-west-1.amazonaws.com"
+        resources = translated({"ConsoleUrl": url})["Resources"]
+        client = resources["ConsoleClient"]
+        self.assertEqual(client["Condition"], "HasConsoleSignIn")
+        props = client["Properties"]
+        self.assertEqual(props["AllowedOAuthFlows"], ["code"])
+        self.assertTrue(props["AllowedOAuthFlowsUserPoolClient"])
+        self.assertFalse(props["GenerateSecret"])
+        self.assertEqual(props["CallbackURLs"], [{"Fn::Sub": "${ConsoleUrl}/shop"}, {"Fn::Sub": "${ConsoleUrl}/admin"}])
+        self.assertEqual(props["ExplicitAuthFlows"], ["ALLOW_REFRESH_TOKEN_AUTH"], "no password flows for the console")
+        self.assertEqual(resources["ConsoleDomain"]["Condition"], "HasConsoleSignIn")
+        body = next(iter(of_type(resources, "AWS::ApiGatewayV2::Api").values()))["Properties"]["Body"]
+        audience = body["components"]["securitySchemes"]["ShopJwt"]["x-amazon-apigateway-authorizer"]["jwtConfiguration"]["audience"]
+        with_console = audience["Fn::If"][1]["Fn::If"]
+        self.assertEqual(with_console[0], "HasConsoleSignIn")
+        self.assertEqual(with_console[1], [{"Ref": "UserPoolClient"}, {"Ref": "ConsoleClient"}])
+        self.assertEqual(with_console[2], [{"Ref": "UserPoolClient"}])
+        env = resources["WebFunction"]["Properties"]["Environment"]["Variables"]
+        self.assertEqual(env["CONSOLE_CLIENT_ID"], {"Fn::If": ["HasConsoleSignIn", {"Ref": "ConsoleClient"}, {"Ref": "AWS::NoValue"}]})
+        self.assertIn("amazoncognito.com", env["CONSOLE_SIGN_IN_URL"]["Fn::If"][1]["Fn::Sub"])
+        condition = translated({"ConsoleUrl": url})["Conditions"]["HasConsoleSignIn"]
+        self.assertEqual(condition["Fn::And"][0], {"Condition": "UseCognito"})
+
+
 def hook_module(clients):
     """The hook's InlineCode, loaded as Lambda loads it, with `clients` in place of boto3's."""
     code = SOURCE["Resources"][HOOK]["Properties"]["InlineCode"]

@@ -2,7 +2,7 @@
 // customer and their status, the notifications sent, and on `cargo dev` the request rate and
 // p99 from /metrics. Views by the URL's hash: #/stock #/orders #/notifications #/metrics.
 
-import { api, esc, money, renderSignIn, say, session, showError, signOut } from "./api.js";
+import { api, esc, finishHostedSignIn, money, renderSignIn, say, session, showError, signOut } from "./api.js";
 
 const view = document.getElementById("view");
 // LOW_STOCK_THRESHOLD's default: the stream consumer sends low_stock below it.
@@ -10,31 +10,57 @@ const LOW = 10;
 const NEXT = { confirmed: ["shipped", "cancelled"], shipped: ["delivered"], delivered: [], cancelled: [] };
 let metricsTimer = null;
 
-async function stock() {
-  const page = await api("GET", "/stock?limit=100");
-  const rows = page.items
-    .map((l) => {
-      const low = l.available < LOW;
-      return `<tr class="${low ? "low" : ""}" data-product="${esc(l.product_id)}">
-        <th scope="row">${esc(l.product_id)}</th>
-        <td>${esc(l.available)}${low ? ' <span class="badge low">Low stock</span>' : ""}</td>
-        <td>${esc(l.reserved)}</td>
-        <td>${esc(l.shards)}</td>
-        <td><form class="set row">
-          <label class="visually-hidden" for="set-${esc(l.product_id)}">Available units of ${esc(l.product_id)}</label>
-          <input id="set-${esc(l.product_id)}" type="number" min="0" value="${esc(l.available)}" required>
-          <button type="submit">Set<span class="visually-hidden"> ${esc(l.product_id)}</span></button>
-        </form></td>
-      </tr>`;
-    })
-    .join("");
+function stockRow(l) {
+  const low = l.available < LOW;
+  return `<tr class="${low ? "low" : ""}" data-product="${esc(l.product_id)}">
+    <th scope="row">${esc(l.product_id)}</th>
+    <td>${esc(l.available)}${low ? ' <span class="badge low">Low stock</span>' : ""}</td>
+    <td>${esc(l.reserved)}</td>
+    <td>${esc(l.shards)}</td>
+    <td><form class="set row">
+      <label class="visually-hidden" for="set-${esc(l.product_id)}">Available units of ${esc(l.product_id)}</label>
+      <input id="set-${esc(l.product_id)}" type="number" min="0" value="${esc(l.available)}" required>
+      <button type="submit">Set<span class="visually-hidden"> ${esc(l.product_id)}</span></button>
+    </form></td>
+  </tr>`;
+}
+
+/** Stock levels a page at a time in product id order, or the one level `?product=` names. */
+async function stock(params) {
+  const product = params.get("product") || "";
+  const cursor = params.get("cursor") || "";
+  let levels;
+  let next = null;
+  if (product) {
+    levels = [await api("GET", `/stock/${encodeURIComponent(product)}`)];
+  } else {
+    const query = new URLSearchParams({ limit: "50" });
+    if (cursor) query.set("cursor", cursor);
+    const page = await api("GET", `/stock?${query}`);
+    levels = page.items;
+    next = page.next_cursor;
+  }
+  const paging = [
+    product || cursor ? `<a class="button" href="#/stock">First page</a>` : "",
+    next ? `<a class="button" href="#/stock?${new URLSearchParams({ cursor: next })}">Next page</a>` : "",
+  ].join("");
   view.innerHTML = `
     <h2>Stock</h2>
+    <form id="find" class="row" role="search">
+      <label for="find-product">Product id</label>
+      <input id="find-product" value="${esc(product)}" required>
+      <button type="submit">Find</button>
+    </form>
     <p class="hint">Rows below ${LOW} available are marked: the level at which a low_stock notification goes out.</p>
     <table>
       <thead><tr><th scope="col">Product</th><th scope="col">Available</th><th scope="col">Reserved</th><th scope="col">Shards</th><th scope="col">Set available</th></tr></thead>
-      <tbody>${rows}</tbody>
-    </table>`;
+      <tbody>${levels.map(stockRow).join("") || '<tr><td colspan="5">No stock levels.</td></tr>'}</tbody>
+    </table>
+    <nav class="row" aria-label="Pages">${paging}</nav>`;
+  view.querySelector("#find").addEventListener("submit", (event) => {
+    event.preventDefault();
+    location.hash = `#/stock?${new URLSearchParams({ product: view.querySelector("#find-product").value.trim() })}`;
+  });
   view.querySelectorAll("form.set").forEach((form) =>
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -44,7 +70,7 @@ async function stock() {
           available: Number(form.querySelector("input").value),
         });
         say(`${productId}: ${level.available} available.`);
-        await stock();
+        await stock(params);
       } catch (err) {
         showError(err);
       }
@@ -188,7 +214,9 @@ async function route() {
     if (s) say(`Signed in as ${s.sub}, who is not an administrator: sign in as one for the back office.`);
     return;
   }
-  const part = location.hash.replace(/^#\/?/, "").split("?")[0] || "stock";
+  const [path, query] = location.hash.replace(/^#\/?/, "").split("?");
+  const part = path || "stock";
+  const params = new URLSearchParams(query || "");
   document.querySelectorAll("nav.main a").forEach((a) => {
     if (a.getAttribute("href") === `#/${part}`) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
@@ -197,7 +225,7 @@ async function route() {
     if (part === "orders") await orders();
     else if (part === "notifications") await notifications();
     else if (part === "metrics") await metrics();
-    else await stock();
+    else await stock(params);
   } catch (err) {
     showError(err);
     view.innerHTML = `<p class="error">${esc(err.message)}</p>`;
@@ -209,4 +237,6 @@ document.getElementById("signout").addEventListener("click", () => {
   route();
 });
 window.addEventListener("hashchange", route);
-route();
+finishHostedSignIn()
+  .catch(showError)
+  .finally(route);

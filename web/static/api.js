@@ -3,6 +3,7 @@
 // in sessionStorage (closing the tab signs out).
 
 const SESSION = "stockroom.session";
+const PKCE = "stockroom.pkce";
 
 export class ApiError extends Error {
   constructor(status, problem) {
@@ -54,6 +55,81 @@ export function tokenSignIn(token) {
     SESSION,
     JSON.stringify({ token: token.trim(), sub: c.sub, admin: groups.includes("admin") }),
   );
+}
+
+/** How this server signs the console in (`/console.json`): Cognito's hosted sign-in when the
+ * stack has it, else null. */
+let config = null;
+async function consoleConfig() {
+  if (config) return config;
+  try {
+    const response = await fetch("/console.json");
+    config = response.ok ? await response.json() : { sign_in: null };
+  } catch {
+    config = { sign_in: null };
+  }
+  return config;
+}
+
+function base64url(bytes) {
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** This page's address as the app client has it registered (`<ConsoleUrl>/shop`). */
+function redirectUri() {
+  return location.origin + location.pathname.replace(/\/+$/, "");
+}
+
+/** Starts Cognito's hosted sign-in: authorization code with PKCE (RFC 7636), back to this page. */
+async function hostedSignIn(signIn) {
+  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const state = base64url(crypto.getRandomValues(new Uint8Array(16)));
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
+  const redirect = redirectUri();
+  sessionStorage.setItem(PKCE, JSON.stringify({ verifier, state, redirect, hash: location.hash }));
+  const query = new URLSearchParams({
+    response_type: "code",
+    client_id: signIn.client_id,
+    redirect_uri: redirect,
+    scope: "openid",
+    state,
+    code_challenge: base64url(new Uint8Array(digest)),
+    code_challenge_method: "S256",
+  });
+  location.assign(`${signIn.url}/oauth2/authorize?${query}`);
+}
+
+/** Completes a hosted sign-in this page started, if the address carries its answer: the code
+ * is exchanged, with the verifier only this tab holds, for the access token. */
+export async function finishHostedSignIn() {
+  const params = new URLSearchParams(location.search);
+  if (!params.has("code") && !params.has("error")) return;
+  const pending = JSON.parse(sessionStorage.getItem(PKCE) || "null");
+  sessionStorage.removeItem(PKCE);
+  history.replaceState(null, "", location.pathname + ((pending && pending.hash) || ""));
+  if (params.has("error")) {
+    throw new ApiError(0, { title: "Sign-in failed", detail: params.get("error_description") || params.get("error") });
+  }
+  if (!pending || pending.state !== params.get("state")) {
+    throw new ApiError(0, { title: "Sign-in failed", detail: "The answer does not match a sign-in this page started." });
+  }
+  const { sign_in: signIn } = await consoleConfig();
+  const response = await fetch(`${signIn.url}/oauth2/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "authorization_code",
+      client_id: signIn.client_id,
+      code: params.get("code"),
+      redirect_uri: pending.redirect,
+      code_verifier: pending.verifier,
+    }),
+  });
+  const body = await response.json();
+  if (!response.ok) {
+    throw new ApiError(response.status, { title: "Sign-in failed", detail: body.error_description || body.error });
+  }
+  tokenSignIn(body.access_token);
 }
 
 /** One API call; resolves to the parsed body (null for 204), rejects with an ApiError. */
@@ -136,6 +212,7 @@ export function renderSignIn(root, { admin, defaultSub, done }) {
         <button type="submit">Sign in${admin ? " as administrator" : ""}</button>
         <p class="hint">On <code>cargo dev</code> the dev server signs you in as anyone: no password.</p>
       </form>
+      <p id="hosted" hidden><button type="button" id="hosted-signin" class="primary">Sign in with your account</button></p>
       <form id="token-signin" hidden>
         <p>This server does not sign anyone in itself (it is the stack in AWS): paste an access token
         from the stack's Cognito user pool (README, "Deploy").</p>
@@ -144,6 +221,13 @@ export function renderSignIn(root, { admin, defaultSub, done }) {
         <button type="submit">Use this token</button>
       </form>
     </section>`;
+  consoleConfig().then(({ sign_in: signIn }) => {
+    if (!signIn) return;
+    // The stack's own sign-in: Cognito's hosted pages.
+    root.querySelector("#hosted").hidden = false;
+    root.querySelector("#dev-signin").hidden = true;
+    root.querySelector("#hosted-signin").addEventListener("click", () => hostedSignIn(signIn).catch(showError));
+  });
   root.querySelector("#dev-signin").addEventListener("submit", async (event) => {
     event.preventDefault();
     try {

@@ -2,7 +2,7 @@
 // checkout (one Idempotency-Key per attempt, so a double click orders once), my orders and
 // their notifications. Views by the URL's hash: #/ #/p/<id> #/cart #/orders #/o/<id>.
 
-import { api, esc, money, newKey, renderSignIn, say, session, showError, signOut } from "./api.js";
+import { api, esc, finishHostedSignIn, money, newKey, renderSignIn, say, session, showError, signOut } from "./api.js";
 import { priceChart } from "./chart.js";
 
 const view = document.getElementById("view");
@@ -41,9 +41,8 @@ async function catalog(params) {
   if (category) query.set("category", category);
   if (cursor) query.set("cursor", cursor);
   const page = await api("GET", `/products?${query}`);
-  const options = categories
-    .map((c) => `<option value="${esc(c)}" ${c === category ? "selected" : ""}>${esc(c)}</option>`)
-    .join("");
+  // The categories of the first hundred products as suggestions; any category can be typed.
+  const options = categories.map((c) => `<option value="${esc(c)}"></option>`).join("");
   const items = page.items
     .map(
       (p) => `<li class="card product">
@@ -61,7 +60,8 @@ async function catalog(params) {
     <h2>Catalog</h2>
     <form id="filter" class="row">
       <label for="category">Category</label>
-      <select id="category" name="category"><option value="">All</option>${options}</select>
+      <input id="category" name="category" list="categories" value="${esc(category)}" placeholder="All" pattern="[A-Za-z0-9_\\-]{1,64}">
+      <datalist id="categories">${options}</datalist>
       <button type="submit">Show</button>
     </form>
     <ul class="grid" aria-label="Products">${items || "<li>No products.</li>"}</ul>
@@ -270,4 +270,6 @@ document.getElementById("signout").addEventListener("click", () => {
   route();
 });
 window.addEventListener("hashchange", route);
-route();
+finishHostedSignIn()
+  .catch(showError)
+  .finally(route);

@@ -30,20 +30,82 @@ pub fn asset(path: &str) -> Option<&'static Asset> {
     ASSETS.iter().find(|a| a.path == path)
 }
 
-/// What every page and file is sent with: the pages load nothing from elsewhere, and embed
-/// nothing elsewhere embeds.
-const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
-                   frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+/// Where the console signs in, from the environment the stack gives `WebFunction` (its
+/// `ConsoleUrl` parameter set): Cognito's hosted sign-in and the console's app client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignIn {
+    /// `https://<domain>.auth.<region>.amazoncognito.com`: `/oauth2/authorize` and
+    /// `/oauth2/token` are under it.
+    pub url: String,
+    pub client_id: String,
+}
 
-/// `GET /{proxy+}`: the embedded file at the request's path, or a 404 problem.
+/// The variables `SignIn` is read from.
+pub const SIGN_IN_URL_VAR: &str = "CONSOLE_SIGN_IN_URL";
+pub const CLIENT_ID_VAR: &str = "CONSOLE_CLIENT_ID";
+
+impl SignIn {
+    /// From `var` (the environment): both variables set, the URL `https://` (or, for a local
+    /// stand-in, `http://127.0.0.1:`) and plain enough to put in a header, else none.
+    pub fn from(var: impl Fn(&str) -> Option<String>) -> Option<Self> {
+        let url = var(SIGN_IN_URL_VAR)?.trim_end_matches('/').to_owned();
+        let client_id = var(CLIENT_ID_VAR)?;
+        let allowed = url.starts_with("https://") || url.starts_with("http://127.0.0.1:");
+        let plain = |s: &str| {
+            s.chars()
+                .all(|c| c.is_ascii_graphic() && !"'\\\";<>,".contains(c))
+        };
+        (allowed && plain(&url) && plain(&client_id) && !client_id.is_empty())
+            .then_some(Self { url, client_id })
+    }
+}
+
+fn sign_in() -> Option<&'static SignIn> {
+    static SIGN_IN: std::sync::OnceLock<Option<SignIn>> = std::sync::OnceLock::new();
+    SIGN_IN
+        .get_or_init(|| SignIn::from(|name| std::env::var(name).ok()))
+        .as_ref()
+}
+
+/// What every page and file is sent with: the pages load nothing from elsewhere, embed
+/// nothing elsewhere embeds, and call only this server and, with hosted sign-in, its token
+/// endpoint.
+fn csp(sign_in: Option<&SignIn>) -> String {
+    let connect = sign_in.map_or(String::new(), |s| format!(" {}", s.url));
+    format!(
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+         connect-src 'self'{connect}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
+}
+
+/// `GET /console.json`: how the console signs in here, `{"sign_in": {"url", "client_id"}}`, or
+/// `{"sign_in": null}` (a pasted token, or the dev server's `POST /dev/token`).
+fn console_json(sign_in: Option<&SignIn>) -> String {
+    match sign_in {
+        Some(s) => format!(
+            "{{\"sign_in\":{{\"url\":\"{}\",\"client_id\":\"{}\"}}}}",
+            s.url, s.client_id
+        ),
+        None => String::from("{\"sign_in\":null}"),
+    }
+}
+
+/// `GET /{proxy+}`: the embedded file at the request's path (or `/console.json`), or a 404
+/// problem.
 #[tracing::instrument(skip_all, fields(route = "GET /{proxy+}"))]
 pub async fn web(req: Request) -> Response<Body> {
-    let Some(asset) = asset(req.uri().path()) else {
-        return Problem::new(
-            ErrorKind::NotFound,
-            format!("Nothing is served at {}.", req.uri().path()),
-        )
-        .into_response();
+    serve(req.uri().path(), sign_in())
+}
+
+/// What `web` answers for `path`, with `sign_in` configured.
+pub fn serve(path: &str, sign_in: Option<&SignIn>) -> Response<Body> {
+    if path == "/console.json" {
+        let body = Body::Text(console_json(sign_in));
+        return respond(body, "application/json", "no-cache", sign_in);
+    }
+    let Some(asset) = asset(path) else {
+        return Problem::new(ErrorKind::NotFound, format!("Nothing is served at {path}."))
+            .into_response();
     };
     // Pages and the spec are re-checked on every load; the files they load are fetched again
     // after five minutes (a deploy changes them in place).
@@ -56,21 +118,29 @@ pub async fn web(req: Request) -> Response<Body> {
         Ok(text) => Body::Text(text.to_owned()),
         Err(_) => Body::Binary(asset.bytes.to_vec()),
     };
+    respond(body, asset.content_type, cache, sign_in)
+}
+
+fn respond(
+    body: Body,
+    content_type: &'static str,
+    cache: &'static str,
+    sign_in: Option<&SignIn>,
+) -> Response<Body> {
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
-        header::HeaderValue::from_static(asset.content_type),
+        header::HeaderValue::from_static(content_type),
     );
     headers.insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static(cache),
     );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        header::HeaderValue::from_static(CSP),
-    );
+    if let Ok(policy) = header::HeaderValue::from_str(&csp(sign_in)) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         header::HeaderValue::from_static("nosniff"),
@@ -131,6 +201,44 @@ mod tests {
         assert_eq!(asset("/shop/").unwrap().path, "/shop");
         assert!(asset("/nothing").is_none());
         assert!(asset("/").is_none());
+    }
+
+    #[test]
+    fn hosted_sign_in_is_served_to_the_pages_and_allowed_by_their_policy() {
+        let vars = |url: &'static str| {
+            move |name: &str| match name {
+                SIGN_IN_URL_VAR => Some(url.to_owned()),
+                CLIENT_ID_VAR => Some(String::from("client-1")),
+                _ => None,
+            }
+        };
+        let cognito = "https://stockroom-x.auth.eu-west-1.amazoncognito.com";
+        let sign_in = SignIn::from(vars(
+            "https://stockroom-x.auth.eu-west-1.amazoncognito.com/",
+        ))
+        .unwrap();
+        assert_eq!(sign_in.url, cognito);
+        let text = |response: Response<Body>| match response.into_body() {
+            Body::Text(text) => text,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            text(serve("/console.json", Some(&sign_in))),
+            format!(r#"{{"sign_in":{{"url":"{cognito}","client_id":"client-1"}}}}"#)
+        );
+        assert_eq!(text(serve("/console.json", None)), r#"{"sign_in":null}"#);
+        let policy = |sign_in| {
+            serve("/shop", sign_in).headers()[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert!(policy(Some(&sign_in)).contains(&format!("connect-src 'self' {cognito};")));
+        assert!(policy(None).contains("connect-src 'self';"));
+        // Nothing that could widen the policy or break the JSON.
+        assert!(SignIn::from(vars("http://evil.example")).is_none());
+        assert!(SignIn::from(vars("https://a.example; script-src *")).is_none());
+        assert!(SignIn::from(vars("https://a.example\",\"x")).is_none());
     }
 
     #[test]
