@@ -32,18 +32,26 @@ function claims(token) {
   return JSON.parse(json);
 }
 
-/** Signs in through the dev server (`POST /dev/token`), which only `cargo dev` has. Resolves to
- * false when this server mints no tokens (the stack in AWS): then a token must be pasted. */
-export async function devSignIn(sub, admin) {
+/** A token for `sub` from the dev server (`POST /dev/token`), which only `cargo dev` has;
+ * null when this server mints none (the stack in AWS). Rejects with the API's problem. */
+export async function devToken(sub, admin) {
   const response = await fetch("/dev/token", {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ sub, admin }),
   });
-  if (response.status === 404 || response.status === 405) return false;
+  if (response.status === 404 || response.status === 405) return null;
   const body = await response.json();
   if (!response.ok) throw new ApiError(response.status, body);
-  sessionStorage.setItem(SESSION, JSON.stringify({ token: body.token, sub, admin }));
+  return body.token;
+}
+
+/** Signs in through the dev server. Resolves to false when it mints no tokens: then a token
+ * must be pasted, or the stack's hosted sign-in used. */
+export async function devSignIn(sub, admin) {
+  const token = await devToken(sub, admin);
+  if (token === null) return false;
+  sessionStorage.setItem(SESSION, JSON.stringify({ token, sub, admin }));
   return true;
 }
 

@@ -3,6 +3,8 @@
 // a dev token for the chosen user (an administrator, "ops", to begin with); elsewhere use
 // Swagger UI's own Authorize button with a token from Cognito.
 
+import { devToken } from "./api.js";
+
 const ui = window.SwaggerUIBundle({
   url: "/openapi.yaml",
   dom_id: "#swagger",
@@ -18,18 +20,15 @@ function status(message, error) {
 }
 
 async function useDevToken(sub, admin) {
-  const response = await fetch("/dev/token", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ sub, admin }),
-  });
-  if (response.status === 404 || response.status === 405) return false;
-  const body = await response.json();
-  if (!response.ok) {
-    status(`${body.title}: ${body.detail}`, true);
+  let token;
+  try {
+    token = await devToken(sub, admin);
+  } catch (err) {
+    status(`${err.problem.title}: ${err.message}`, true);
     return true;
   }
-  ui.preauthorizeApiKey("bearerAuth", body.token);
+  if (token === null) return false;
+  ui.preauthorizeApiKey("bearerAuth", token);
   status(`Try-it calls are signed as ${sub}${admin ? " (admin)" : ""} with a dev token.`);
   return true;
 }
