@@ -29,46 +29,10 @@ impl Route {
         format!("{} {}", self.method, self.path)
     }
 
-    /// The path parameters if `path` (percent-decoded segments) matches this route's path. A
-    /// last segment `{name+}` (API Gateway's greedy parameter) takes the rest of the path, one
-    /// segment or more, as `name`.
+    /// The path parameters if `path` (percent-decoded segments) matches this route's path
+    /// ([`stockroom_http::path_params`]: a last `{name+}` takes the rest of the path).
     pub fn matches(&self, path: &[String]) -> Option<Vec<(String, String)>> {
-        let pattern: Vec<&str> = self
-            .path
-            .trim_matches('/')
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .collect();
-        if let Some(name) = pattern
-            .last()
-            .and_then(|p| p.strip_prefix('{'))
-            .and_then(|p| p.strip_suffix("+}"))
-        {
-            let fixed = pattern.len() - 1;
-            if path.len() <= fixed {
-                return None;
-            }
-            let head = Self {
-                path: pattern[..fixed].join("/"),
-                ..self.clone()
-            };
-            let mut params = head.matches(&path[..fixed])?;
-            params.push((name.to_owned(), path[fixed..].join("/")));
-            return Some(params);
-        }
-        if pattern.len() != path.len() {
-            return None;
-        }
-        let mut params = Vec::new();
-        for (p, s) in pattern.iter().zip(path) {
-            match p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                Some(name) if !s.is_empty() => params.push((name.to_owned(), s.clone())),
-                Some(_) => return None,
-                None if p == s => {}
-                None => return None,
-            }
-        }
-        Some(params)
+        stockroom_http::path_params(&self.path, path)
     }
 
     /// How API Gateway ranks the routes that match, highest first: one without a greedy

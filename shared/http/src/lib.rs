@@ -18,7 +18,8 @@ pub use caller::{ADMIN_GROUP, Caller, Principal};
 pub use lambda_http::{Body, Request, Response};
 pub use observe::{observe, run};
 pub use operation::{
-    BoxResponse, Endpoints, Open, OperationError, internal_error, respond, serve_binary,
+    BoxResponse, Endpoints, Open, OperationError, internal_error, path_params, respond,
+    serve_binary,
 };
 pub use problem::{ApiError, ErrorKind, Problem, error_response};
 pub use request::{

@@ -105,23 +105,47 @@ pub trait Endpoints: Copy + Send + Sync + 'static {
 }
 
 /// Whether the route key `route` (`GET /products/{id}`) is `method` on `path` (its segments).
-/// A last segment `{name+}` (API Gateway's greedy parameter) takes one or more segments.
 fn route_matches(route: &str, method: &str, path: &[&str]) -> bool {
-    let Some((route_method, template)) = route.split_once(' ') else {
-        return false;
+    route
+        .split_once(' ')
+        .is_some_and(|(route_method, template)| {
+            route_method.eq_ignore_ascii_case(method) && path_params(template, path).is_some()
+        })
+}
+
+/// The path parameters of `path` (its segments) under the route path `template`
+/// (`/products/{id}`), if it matches: a `{name}` takes one non-empty segment, a last `{name+}`
+/// (API Gateway's greedy parameter) the rest of the path, one segment or more, joined by `/`.
+/// How a function binary finds its endpoint without `_HANDLER` and how the dev server routes.
+pub fn path_params<S: AsRef<str>>(template: &str, path: &[S]) -> Option<Vec<(String, String)>> {
+    let pattern: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
+    let greedy = pattern
+        .last()
+        .and_then(|p| p.strip_prefix('{'))
+        .and_then(|p| p.strip_suffix("+}"));
+    let fixed = &pattern[..pattern.len() - usize::from(greedy.is_some())];
+    let fits = match greedy {
+        Some(_) => path.len() > fixed.len(),
+        None => path.len() == fixed.len(),
     };
-    let template: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
-    let fits = if template.last().is_some_and(|t| t.ends_with("+}")) {
-        path.len() >= template.len()
-    } else {
-        template.len() == path.len()
-    };
-    route_method.eq_ignore_ascii_case(method)
-        && fits
-        && template
-            .iter()
-            .zip(path)
-            .all(|(t, p)| (t.starts_with('{') && t.ends_with('}')) || t == p)
+    if !fits {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (p, s) in fixed.iter().zip(path) {
+        let s = s.as_ref();
+        match p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            Some(name) if !s.is_empty() => params.push((name.to_owned(), s.to_owned())),
+            Some(_) => return None,
+            None if *p == s => {}
+            None => return None,
+        }
+    }
+    if let Some(name) = greedy {
+        let rest: Vec<&str> = path[fixed.len()..].iter().map(AsRef::as_ref).collect();
+        params.push((name.to_owned(), rest.join("/")));
+    }
+    Some(params)
 }
 
 /// Runs this process as the Lambda function of the service `O` that Lambda names in `_HANDLER`
@@ -307,4 +331,29 @@ macro_rules! operations {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::path_params;
+
+    fn params(template: &str, path: &str) -> Option<Vec<(String, String)>> {
+        let segments: Vec<&str> = path.split('/').skip(1).collect();
+        path_params(template, &segments)
+    }
+
+    #[test]
+    fn parameters_take_one_segment_and_a_greedy_one_the_rest() {
+        let id = |v: &str| Some(vec![(String::from("id"), String::from(v))]);
+        assert_eq!(params("/products/{id}", "/products/mug"), id("mug"));
+        assert_eq!(params("/products/{id}", "/products/"), None, "an empty segment is no id");
+        assert_eq!(params("/products/{id}", "/products/mug/prices"), None);
+        assert_eq!(params("/products", "/products"), Some(vec![]));
+        let proxy = |v: &str| Some(vec![(String::from("proxy"), String::from(v))]);
+        assert_eq!(params("/{proxy+}", "/shop"), proxy("shop"));
+        assert_eq!(params("/{proxy+}", "/static/vendor/a.js"), proxy("static/vendor/a.js"));
+        assert_eq!(params("/{proxy+}", ""), None, "a greedy parameter takes a segment or more");
+    }
 }
