@@ -5,7 +5,7 @@
 
 use http::StatusCode;
 use serde::Serialize;
-use stockroom_http::{Body, BoxResponse, Caller, Endpoints, Request, Response};
+use stockroom_http::{Body, Request, Response};
 
 /// The version every function reports: the workspace version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -28,36 +28,10 @@ pub async fn health(_req: Request) -> Response<Body> {
     )
 }
 
-/// The health endpoint. Written out rather than with `operations!`: it uses no store, so its
-/// function opens none (`Store = ()`) and starts like a bare runtime.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    Health,
-}
-
-impl Endpoints for Operation {
-    const BINARY: &'static str = "health";
-    type Store = ();
-
-    fn all() -> &'static [Self] {
-        &[Self::Health]
-    }
-
-    fn handler(self) -> &'static str {
-        "health"
-    }
-
-    fn route(self) -> &'static str {
-        "GET /health"
-    }
-
-    type Port = ();
-
-    fn port(_store: &()) -> anyhow::Result<()> {
-        Ok(())
-    }
-
-    fn call<'a>(self, _port: &'a (), _caller: Caller, req: Request) -> BoxResponse<'a> {
-        Box::pin(health(req))
+stockroom_http::operations! {
+    /// The health endpoint. It uses no store, so its function opens none and starts like a
+    /// bare runtime.
+    pub enum Operation in "health" without store {
+        Health = "health", "GET /health" => health,
     }
 }

@@ -8,7 +8,7 @@
 //! (web/static/vendor/swagger-ui/VERSION says which).
 
 use http::{StatusCode, header};
-use stockroom_http::{Body, BoxResponse, Caller, Endpoints, ErrorKind, Problem, Request, Response};
+use stockroom_http::{Body, ErrorKind, Problem, Request, Response};
 
 /// One embedded file.
 #[derive(Debug)]
@@ -148,36 +148,10 @@ fn respond(
     response
 }
 
-/// The web endpoint: one function for every page and file, with no store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    Web,
-}
-
-impl Endpoints for Operation {
-    const BINARY: &'static str = "web";
-    type Store = ();
-
-    fn all() -> &'static [Self] {
-        &[Self::Web]
-    }
-
-    fn handler(self) -> &'static str {
-        "web"
-    }
-
-    fn route(self) -> &'static str {
-        "GET /{proxy+}"
-    }
-
-    type Port = ();
-
-    fn port(_store: &()) -> anyhow::Result<()> {
-        Ok(())
-    }
-
-    fn call<'a>(self, _port: &'a (), _caller: Caller, req: Request) -> BoxResponse<'a> {
-        Box::pin(web(req))
+stockroom_http::operations! {
+    /// The web endpoint: one function for every page and file, with no store.
+    pub enum Operation in "web" without store {
+        Web = "web", "GET /{proxy+}" => web,
     }
 }
 

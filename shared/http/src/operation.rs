@@ -278,8 +278,69 @@ macro_rules! api_error {
 ///     }
 /// }
 /// ```
+///
+/// A service with no store (`GET /health`, the console) says `without store`: its function
+/// opens none (`Store = ()`) and starts like a bare runtime, and each handler is an
+/// `async fn(Request) -> Response<Body>`.
+///
+/// ```ignore
+/// operations! {
+///     pub enum Operation in "health" without store {
+///         Health = "health", "GET /health" => health,
+///     }
+/// }
+/// ```
 #[macro_export]
 macro_rules! operations {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident in $binary:literal without store {
+            $( $(#[$vmeta:meta])* $variant:ident = $handler_name:literal, $route:literal => $handler:path ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $name {
+            $( $(#[$vmeta])* $variant, )*
+        }
+
+        impl $crate::Endpoints for $name {
+            const BINARY: &'static str = $binary;
+            type Store = ();
+            type Port = ();
+
+            fn all() -> &'static [Self] {
+                &[$(Self::$variant),*]
+            }
+
+            fn handler(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $handler_name,)*
+                }
+            }
+
+            fn route(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $route,)*
+                }
+            }
+
+            fn port(_store: &()) -> $crate::__anyhow::Result<()> {
+                Ok(())
+            }
+
+            fn call<'a>(
+                self,
+                _port: &'a (),
+                _caller: $crate::Caller,
+                req: $crate::Request,
+            ) -> $crate::BoxResponse<'a> {
+                match self {
+                    $(Self::$variant => Box::pin($handler(req)),)*
+                }
+            }
+        }
+    };
     (
         $(#[$meta:meta])*
         $vis:vis enum $name:ident in $binary:literal for $store:ty, port $port:ident: $trait:path {
@@ -348,12 +409,23 @@ mod tests {
     fn parameters_take_one_segment_and_a_greedy_one_the_rest() {
         let id = |v: &str| Some(vec![(String::from("id"), String::from(v))]);
         assert_eq!(params("/products/{id}", "/products/mug"), id("mug"));
-        assert_eq!(params("/products/{id}", "/products/"), None, "an empty segment is no id");
+        assert_eq!(
+            params("/products/{id}", "/products/"),
+            None,
+            "an empty segment is no id"
+        );
         assert_eq!(params("/products/{id}", "/products/mug/prices"), None);
         assert_eq!(params("/products", "/products"), Some(vec![]));
         let proxy = |v: &str| Some(vec![(String::from("proxy"), String::from(v))]);
         assert_eq!(params("/{proxy+}", "/shop"), proxy("shop"));
-        assert_eq!(params("/{proxy+}", "/static/vendor/a.js"), proxy("static/vendor/a.js"));
-        assert_eq!(params("/{proxy+}", ""), None, "a greedy parameter takes a segment or more");
+        assert_eq!(
+            params("/{proxy+}", "/static/vendor/a.js"),
+            proxy("static/vendor/a.js")
+        );
+        assert_eq!(
+            params("/{proxy+}", ""),
+            None,
+            "a greedy parameter takes a segment or more"
+        );
     }
 }
