@@ -10,13 +10,18 @@ use stockroom_store::testing::workspace;
 /// the stream consumers: what the benchmark measures unless `--functions` says otherwise.
 pub fn template_functions() -> anyhow::Result<Vec<String>> {
     Ok(template_binaries()?
-        .into_iter()
-        .map(|(handler, _)| handler)
+        .iter()
+        .map(|(handler, _)| handler.clone())
         .collect())
 }
 
-/// Every function's (handler, binary), in [`template_functions`]' order.
-pub fn template_binaries() -> anyhow::Result<Vec<(String, String)>> {
+/// Every function's (handler, binary), in [`template_functions`]' order: template.yaml read
+/// once per run, however often a function's binary is looked up.
+pub fn template_binaries() -> anyhow::Result<&'static [(String, String)]> {
+    static BINARIES: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+    if let Some(binaries) = BINARIES.get() {
+        return Ok(binaries);
+    }
     let template = workspace().join("template.yaml");
     let routes = stockroom_local::template::load(&template)?;
     let sources = stockroom_local::template::load_stream_sources(&template)?;
@@ -30,15 +35,15 @@ pub fn template_binaries() -> anyhow::Result<Vec<(String, String)>> {
             functions.push(function);
         }
     }
-    Ok(functions)
+    Ok(BINARIES.get_or_init(|| functions))
 }
 
 /// The binary the function `handler` runs (its template.yaml `Binary`).
 pub fn binary_of(handler: &str) -> anyhow::Result<String> {
     template_binaries()?
-        .into_iter()
+        .iter()
         .find(|(h, _)| h == handler)
-        .map(|(_, binary)| binary)
+        .map(|(_, binary)| binary.clone())
         .with_context(|| format!("template.yaml has no function with the Handler {handler}"))
 }
 
