@@ -65,12 +65,11 @@ impl StreamConsumer {
         Self::ALL.into_iter().find(|c| c.handler() == handler)
     }
 
-    /// The table whose stream this consumer reads: its variable, and the logical id that a
-    /// CloudFormation-made table's name contains (`Stockroom-OrdersTable-1X2Y3Z4W5V6U`).
-    fn table(self) -> (&'static str, &'static str) {
+    /// The table whose stream this consumer reads.
+    fn table(self) -> stockroom_store::tables::Table {
         match self {
-            Self::OnOrderChange => ("ORDERS_TABLE", "OrdersTable"),
-            Self::OnStockChange => ("INVENTORY_TABLE", "InventoryTable"),
+            Self::OnOrderChange => stockroom_store::orders::TABLE,
+            Self::OnStockChange => stockroom_store::inventory::TABLE,
         }
     }
 
@@ -79,9 +78,12 @@ impl StreamConsumer {
     pub fn for_event(event: &Event) -> Option<Self> {
         let arn = event.records.first()?.event_source_arn.as_deref()?;
         let table = arn.split_once(":table/")?.1.split('/').next()?;
+        // Its variable's table, or one whose name holds its template.yaml logical id, as a
+        // CloudFormation-made table's does (`Stockroom-OrdersTable-1X2Y3Z4W5V6U`).
         Self::ALL.into_iter().find(|c| {
-            let (var, logical_id) = c.table();
-            std::env::var(var).is_ok_and(|name| name == table) || table.contains(logical_id)
+            let ours = c.table();
+            std::env::var(ours.env_var).is_ok_and(|name| name == table)
+                || table.contains(ours.resource)
         })
     }
 
